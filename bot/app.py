@@ -1,0 +1,137 @@
+"""The hub: configuration, database, translations, commands and metrics wired together.
+
+Transports (Matrix, console) hand it an ``Incoming`` event; ``execute`` runs the
+command in one database transaction and returns what to send. The reply is
+recorded in that same transaction by the transport's ``record`` callback, so a
+command's writes and its answer are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.config import Config, sqlite_url_resolved
+from bot.context import Context, Incoming, Transport
+from bot.errors import CommandError, PermissionDenied, UsageError
+from bot.i18n import Translator
+from bot.metrics import Metrics
+from bot.reply import Outgoing, md_code
+from bot.roles import resolve_role
+from bot.router import Command, Role, Router, convert_args, require_role
+from storage import db
+from storage.runtime import SettingsRepository
+
+log = logging.getLogger(__name__)
+
+Recorder = Callable[[AsyncSession, str | None, str, list[Outgoing]], Awaitable[None]]
+
+
+def feature_sets():
+    """Every feature's CommandSet, in the order ``!help`` lists them."""
+    from commands import core
+
+    return [core.commands]
+
+
+class Hub:
+    def __init__(self, config: Config, engine: AsyncEngine):
+        self.config = config
+        self.engine = engine
+        self.sessions = db.make_sessionmaker(engine)
+        self.translator = Translator()
+        self.router = Router(config.prefix)
+        self.metrics = Metrics()
+        self.transport: Transport | None = None
+        self.started_at = time.time()
+        from bot import messages
+
+        self.translator.register(messages.CATALOGUE)
+        for command_set in feature_sets():
+            self.translator.register(command_set.catalogue)
+            self.router.include(command_set)
+
+    @classmethod
+    async def create(cls, config: Config, migrate: bool = True) -> "Hub":
+        engine = db.make_engine(sqlite_url_resolved(config))
+        if migrate:
+            await db.upgrade(engine)
+        return cls(config, engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def language_of(self, session: AsyncSession, user_id: str) -> str:
+        settings = await SettingsRepository(session).get(user_id)
+        return settings.language if settings and settings.language else self.config.language
+
+    async def role_of(self, session: AsyncSession, room_id: str, user_id: str) -> Role:
+        assert self.transport is not None
+        return await resolve_role(self.config.admins, self.transport, session, room_id, user_id)
+
+    async def execute(self, incoming: Incoming, record: Recorder | None = None) -> list[Outgoing]:
+        """Run one command; never raises for anything a user typed."""
+        assert self.transport is not None, "a transport must be attached first"
+        name: str | None = None
+        async with self.sessions() as session:
+            lang = await self.language_of(session, incoming.sender)
+            ctx = Context(self, session, self.transport, incoming, lang)
+            try:
+                if incoming.kind == "undecryptable":
+                    ctx.reply(ctx.t("runtime.undecryptable"))
+                    outcome = "undecryptable"
+                else:
+                    outcome = "ok"
+                    name = await self._run(ctx, incoming.body)
+            except CommandError as error:
+                await session.rollback()  # nothing half-done is kept
+                ctx.outgoing = [Outgoing(markdown=self.error_text(ctx, error))]
+                outcome = error.outcome
+                name = ctx.command.path if ctx.command else None
+            except Exception:  # a bug: say so briefly, keep running, log the trace
+                log.exception("command %r in %s failed", (incoming.body or "")[:80], incoming.room_id)
+                await session.rollback()
+                ctx.outgoing = [Outgoing(markdown=ctx.t("error.internal"))]
+                outcome = "crash"
+                name = ctx.command.path if ctx.command else None
+            if record is not None:
+                await record(session, name, outcome, ctx.outgoing)
+            await session.commit()
+        self.metrics.commands.labels(name or "unknown", outcome).inc()
+        return ctx.outgoing
+
+    async def _run(self, ctx: Context, body: str) -> str:
+        invocation = self.router.parse(body)
+        resolved = self.router.resolve(invocation)
+        command = ctx.command = resolved.command
+        ctx.role = await self.role_of(ctx.session, ctx.room_id, ctx.sender)
+        require_role(ctx.role, command.role)
+        if command.handler is None:
+            raise UsageError("error.choose_subcommand", subcommands=self._subcommand_list(ctx, command))
+        values = convert_args(command, invocation, resolved.args_start, ctx)
+        await command.handler(ctx, *values)
+        return command.path
+
+    def _subcommand_list(self, ctx: Context, command: Command) -> str:
+        subs = [s for s in command.subcommands.values() if not s.hidden and s.role <= ctx.role]
+        return ", ".join(md_code(f"{ctx.prefix}{s.path}") for s in subs)
+
+    def error_text(self, ctx: Context, error: CommandError) -> str:
+        params = dict(error.params)
+        if isinstance(error, PermissionDenied):
+            params = {"needed": ctx.t(Role(params["needed"]).key), "have": ctx.t(Role(params["have"]).key), **{
+                k: v for k, v in params.items() if k not in ("needed", "have")}}
+        if error.key == "error.unknown_command":
+            if params.get("suggestion"):
+                return ctx.t("error.unknown_command_suggest", name=md_code(params["name"]),
+                             suggestion=md_code(ctx.prefix + params["suggestion"]), help=md_code(ctx.prefix + "help"))
+            return ctx.t("error.unknown_command", name=md_code(params.get("name", "")),
+                         help=md_code(ctx.prefix + "help"))
+        text = ctx.t(error.key, **params)
+        if isinstance(error, UsageError) and ctx.command is not None:
+            text += "\n\n" + ctx.t("error.usage_line", usage=md_code(ctx.command.usage(ctx.prefix)),
+                                   help=md_code(f"{ctx.prefix}help {ctx.command.path}"))
+        return text

@@ -1,0 +1,220 @@
+"""``leaders-hub``: the operator's command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import signal
+import sys
+from pathlib import Path
+
+from bot.config import Config, ConfigError, find_config, load_config
+
+log = logging.getLogger("leaders_hub")
+
+
+class SecretFilter(logging.Filter):
+    """Belt and braces: whatever a library logs, the configured secrets never reach the log."""
+
+    def __init__(self, secrets: list[str]):
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 4]
+        self.token_re = re.compile(r"(access_token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = self.token_re.sub(r"\1***", message)
+        for secret in self.secrets:
+            cleaned = cleaned.replace(secret, "***")
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def setup_logging(config: Config | None, level: str | None = None) -> None:
+    level = level or (config["logging"]["level"] if config else "INFO")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if config:
+        m = config["matrix"]
+        handler.addFilter(SecretFilter([m.get("password"), m.get("access_token"), m.get("pickle_key"),
+                                        _db_password(config.database_url)]))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("nio", "peewee", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _db_password(url: str) -> str | None:
+    match = re.match(r"^[^:]+://[^:/@]+:([^@]+)@", url)
+    return match.group(1) if match else None
+
+
+def _load(args) -> Config:
+    path = find_config(getattr(args, "config", None))
+    return load_config(path)
+
+
+async def run_bot(config: Config, ready: asyncio.Event | None = None) -> None:
+    from bot.app import Hub
+    from bot.matrix import MatrixTransport
+    from bot.web import start_web
+
+    hub = await Hub.create(config)
+    transport = MatrixTransport(hub)
+    web = await start_web(hub, lambda: transport.healthy)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    runner = asyncio.ensure_future(transport.run())
+    stopper = asyncio.ensure_future(stop.wait())
+    if ready is not None:
+        transport.after_first_sync(lambda: _set(ready))
+    try:
+        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if runner in done:
+            runner.result()  # a fatal error (e.g. the token was refused) ends the process with its message
+    finally:
+        log.info("stopping")
+        runner.cancel()
+        stopper.cancel()
+        await transport.stop()
+        if web:
+            await web.cleanup()
+        await hub.close()
+
+
+async def _set(event: asyncio.Event) -> None:
+    event.set()
+
+
+def cmd_run(args) -> int:
+    config = _load(args)
+    setup_logging(config)
+    log.info("starting Leaders Hub as %s on %s", config["matrix"]["user_id"], config["matrix"]["homeserver"])
+    try:
+        asyncio.run(run_bot(config))
+    except RuntimeError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+def cmd_console(args) -> int:
+    config = _load(args)
+    setup_logging(config, "WARNING")
+
+    async def main() -> None:
+        from bot.app import Hub
+        from bot.console import ConsoleTransport
+
+        hub = await Hub.create(config)
+        user = args.user or (sorted(config.admins)[0] if config.admins else "@admin:console")
+        if not args.user and not config.admins:
+            config.values["bot"]["admins"] = [user]  # the operator at the terminal may do everything
+        try:
+            await ConsoleTransport(hub, user, Path(args.files) if args.files else None).run()
+        finally:
+            await hub.close()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_check_config(args) -> int:
+    path = find_config(args.config)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"{len(exc.problems)} problem(s) found.")
+        return 1
+    print(f"{path}: OK ({len(config['matrix']['rooms'])} leader room(s), {len(config.admins)} admin(s)).")
+    return 0
+
+
+def cmd_db_upgrade(args) -> int:
+    config = _load(args)
+    setup_logging(config)
+
+    async def main() -> str | None:
+        from bot.config import sqlite_url_resolved
+        from storage import db
+
+        engine = db.make_engine(sqlite_url_resolved(config))
+        try:
+            await db.upgrade(engine)
+            return await db.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    revision = asyncio.run(main())
+    print(f"database is at revision {revision}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(Path(args.dir), port=args.port)
+
+
+def cmd_calc(args, rest: list[str]) -> int:
+    from commands.calculator.cli import run_cli
+
+    return run_cli(rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leaders-hub", description="Leaders Hub: a Matrix bot for a network of "
+                                     "social-innovation leaders.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("-c", "--config", help="config file (default: ./config.toml, then $LEADERS_HUB_CONFIG)")
+        return p
+
+    with_config(sub.add_parser("run", help="run the bot against the configured homeserver")).set_defaults(func=cmd_run)
+    console = with_config(sub.add_parser("console", help="the same commands in this terminal, no homeserver"))
+    console.add_argument("--user", help="act as this Matrix user id (default: the first admin)")
+    console.add_argument("--files", help="folder for images and files the bot sends")
+    console.set_defaults(func=cmd_console)
+    with_config(sub.add_parser("check-config", help="validate a config file")).set_defaults(func=cmd_check_config)
+    dbp = sub.add_parser("db", help="database maintenance")
+    dbsub = dbp.add_subparsers(dest="db_command", required=True)
+    with_config(dbsub.add_parser("upgrade", help="apply database migrations")).set_defaults(func=cmd_db_upgrade)
+    demo = sub.add_parser("demo", help="a local demo: homeserver, users, a leader room and the bot")
+    demo.add_argument("--dir", default="demo-data", help="where the demo keeps its homeserver and database")
+    demo.add_argument("--port", type=int, default=8008, help="homeserver port (a free one if taken)")
+    demo.set_defaults(func=cmd_demo)
+    calc = sub.add_parser("calc", help="the Calculator of Costs of Inaction", add_help=False)
+    calc.set_defaults(func=cmd_calc, passthrough=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if argv and argv[0] == "calc":
+        return cmd_calc(None, argv[1:])
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""The operator's configuration: a TOML file, secrets optionally from the environment.
+
+Every key is declared once in ``SCHEMA`` (type, default, check, help); loading
+collects *every* problem with the key and the line it is on, so that
+``leaders-hub check-config`` can list them all at once instead of failing on
+the first.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.i18n import LANGUAGES
+
+USER_ID_RE = re.compile(r"^@[^:\s]+:[^\s]+$")
+ROOM_RE = re.compile(r"^[!#][^\s]+$")
+
+ENV_SECRETS = {
+    ("matrix", "password"): "LEADERS_HUB_MATRIX_PASSWORD",
+    ("matrix", "access_token"): "LEADERS_HUB_MATRIX_ACCESS_TOKEN",
+    ("matrix", "pickle_key"): "LEADERS_HUB_MATRIX_PICKLE_KEY",
+    ("database", "url"): "LEADERS_HUB_DATABASE_URL",
+}
+SECRET_KEYS = {("matrix", "password"), ("matrix", "access_token"), ("matrix", "pickle_key")}
+
+
+def _timezone(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "is not a known IANA time zone (e.g. Europe/Warsaw)"
+    return None
+
+
+def _url(value: str) -> str | None:
+    if not re.match(r"^https?://[^\s/]+", value):
+        return "must be an http:// or https:// address"
+    return None
+
+
+def _user_ids(values: list) -> str | None:
+    bad = [v for v in values if not isinstance(v, str) or not USER_ID_RE.match(v)]
+    return f"has entries that are not Matrix user ids (@name:server): {bad}" if bad else None
+
+
+def _rooms(values: list) -> str | None:
+    bad = [v for v in values if not isinstance(v, str) or not ROOM_RE.match(v)]
+    return f"has entries that are not room ids (!…) or aliases (#…:server): {bad}" if bad else None
+
+
+def _user_id(value: str) -> str | None:
+    return None if USER_ID_RE.match(value) else "must be a Matrix user id like @hub:example.org"
+
+
+def _db_url(value: str) -> str | None:
+    if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+        return "must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+    return None
+
+
+def _range(low: float, high: float) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if low <= value <= high else f"must be between {low} and {high}"
+    return check
+
+
+def _choice(*choices: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of: {', '.join(choices)}"
+    return check
+
+
+@dataclass(frozen=True)
+class Key:
+    type: type | tuple[type, ...]
+    default: Any
+    help: str
+    check: Callable[[Any], str | None] | None = None
+    required: bool = False
+
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "matrix": {
+        "homeserver": Key(str, "http://127.0.0.1:8008", "homeserver base URL", _url),
+        "user_id": Key(str, None, "the bot's Matrix user id", _user_id, required=True),
+        "password": Key(str, None, "used once to log in (or LEADERS_HUB_MATRIX_PASSWORD)"),
+        "access_token": Key(str, None, "instead of a password (or LEADERS_HUB_MATRIX_ACCESS_TOKEN)"),
+        "device_id": Key(str, None, "reuse this device id at the first login"),
+        "device_name": Key(str, "Leaders Hub", "display name of the bot's device"),
+        "store_path": Key(str, "data/store", "session, device and encryption keys (keep private)"),
+        "pickle_key": Key(str, None, "secret that encrypts the key store (or LEADERS_HUB_MATRIX_PICKLE_KEY)"),
+        "encryption": Key(bool, True, "answer in end-to-end-encrypted rooms"),
+        "rooms": Key(list, [], "leader rooms the bot joins and serves (ids or aliases)", _rooms),
+        "allowed_servers": Key(list, [], "homeservers whose users may invite the bot (besides admins)"),
+        "sync_timeout_ms": Key(int, 30000, "long-poll timeout of /sync", _range(0, 300000)),
+    },
+    "bot": {
+        "prefix": Key(str, "!", "command prefix", lambda v: None if v and not v.isspace() and len(v) <= 5 else "must be 1–5 visible characters"),
+        "language": Key(str, "pl", "default reply language", _choice(*LANGUAGES)),
+        "timezone": Key(str, "Europe/Warsaw", "default time zone (IANA name)", _timezone),
+        "admins": Key(list, [], "user ids with every right", _user_ids),
+        "catch_up_seconds": Key(int, 600, "answer commands sent while down if younger than this", _range(0, 7 * 86400)),
+        "max_concurrent_commands": Key(int, 16, "commands handled at the same time", _range(1, 1000)),
+    },
+    "database": {
+        "url": Key(str, "sqlite+aiosqlite:///data/hub.db", "SQLAlchemy URL", _db_url),
+    },
+    "http": {
+        "enabled": Key(bool, True, "serve /healthz, /metrics and the public pages"),
+        "host": Key(str, "127.0.0.1", "address to bind"),
+        "port": Key(int, 8080, "port to bind (0 = any free port)", _range(0, 65535)),
+    },
+    "logging": {
+        "level": Key(str, "INFO", "log level", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
+    },
+}
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; ``problems`` lists every one found."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class Config:
+    values: dict[str, dict[str, Any]]
+    path: Path | None = None
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    def __getitem__(self, section: str) -> dict[str, Any]:
+        return self.values[section]
+
+    # Convenience accessors used all over the runtime.
+    @property
+    def prefix(self) -> str:
+        return self.values["bot"]["prefix"]
+
+    @property
+    def admins(self) -> set[str]:
+        return set(self.values["bot"]["admins"])
+
+    @property
+    def language(self) -> str:
+        return self.values["bot"]["language"]
+
+    @property
+    def database_url(self) -> str:
+        return self.values["database"]["url"]
+
+    def redacted(self) -> dict[str, dict[str, Any]]:
+        """The values with secrets hidden, for logs."""
+        out = {s: dict(v) for s, v in self.values.items()}
+        for section, key in SECRET_KEYS:
+            if out[section].get(key):
+                out[section][key] = "***"
+        url = out["database"]["url"]
+        out["database"]["url"] = re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
+        return out
+
+
+def _line_of(text: str, section: str, key: str) -> int | None:
+    """The line where ``key`` is set inside ``[section]`` (for error messages)."""
+    current = None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        header = re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
+        if header:
+            current = header.group(1)
+        elif current == section and re.match(rf"^{re.escape(key)}\s*=", stripped):
+            return number
+    return None
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", float: "a number"}
+    return names.get(t, str(t)) if not isinstance(t, tuple) else " or ".join(names.get(x, str(x)) for x in t)
+
+
+def parse_config(text: str, path: Path | None = None, env: dict[str, str] | None = None) -> Config:
+    env = os.environ if env is None else env
+    where = str(path) if path else "config"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{where}: not valid TOML: {exc}"]) from None
+
+    problems: list[str] = []
+
+    def problem(section: str, key: str | None, message: str) -> None:
+        line = _line_of(text, section, key) if key else None
+        at = f"{where}:{line}" if line else where
+        name = f"[{section}] {key}" if key else f"[{section}]"
+        problems.append(f"{at}: {name} {message}")
+
+    values: dict[str, dict[str, Any]] = {}
+    for section, value in raw.items():
+        if section not in SCHEMA:
+            problem(section, None, f"is not a known section (known: {', '.join(SCHEMA)})")
+        elif not isinstance(value, dict):
+            problem(section, None, "must be a table")
+    for section, keys in SCHEMA.items():
+        given = raw.get(section, {}) if isinstance(raw.get(section, {}), dict) else {}
+        values[section] = {}
+        for key in given:
+            if key not in keys:
+                problem(section, key, f"is not a known key (known: {', '.join(keys)})")
+        for key, spec in keys.items():
+            value = given.get(key, spec.default)
+            env_name = ENV_SECRETS.get((section, key))
+            if env_name and env.get(env_name):
+                value = env[env_name]
+            if value is None:
+                if spec.required:
+                    problem(section, key, "is required")
+                values[section][key] = None
+                continue
+            ok_type = isinstance(value, spec.type) and not (spec.type is int and isinstance(value, bool))
+            if not ok_type:
+                problem(section, key, f"must be {_type_name(spec.type)}, not {value!r}")
+                values[section][key] = spec.default
+                continue
+            if spec.check:
+                message = spec.check(value)
+                if message:
+                    problem(section, key, message)
+            values[section][key] = value
+    matrix = values["matrix"]
+    if not matrix.get("password") and not matrix.get("access_token"):
+        store = matrix.get("store_path")
+        session_file = _resolve(path, store) / "session.json" if store else None
+        if not (session_file and session_file.exists()):
+            problem("matrix", "password",
+                    "or access_token is needed for the first login (no stored session in store_path yet)")
+    if problems:
+        raise ConfigError(problems)
+    base = path.parent if path else Path.cwd()
+    return Config(values=values, path=path, base_dir=base)
+
+
+def _resolve(config_path: Path | None, value: str) -> Path:
+    p = Path(value)
+    if p.is_absolute():
+        return p
+    return (config_path.parent if config_path else Path.cwd()) / p
+
+
+def find_config(explicit: str | None) -> Path:
+    """``-c`` first, then ./config.toml, then $LEADERS_HUB_CONFIG."""
+    if explicit:
+        return Path(explicit)
+    local = Path("config.toml")
+    if local.exists():
+        return local
+    env = os.environ.get("LEADERS_HUB_CONFIG")
+    if env:
+        return Path(env)
+    return local
+
+
+def load_config(path: Path, env: dict[str, str] | None = None) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file (give one with -c, or copy config.example.toml)"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot be read: {exc}"]) from None
+    return parse_config(text, path.resolve(), env)
+
+
+def resolve_path(config: Config, value: str) -> Path:
+    """A path from the config, relative to the config file's folder."""
+    return _resolve(config.path, value)
+
+
+def sqlite_url_resolved(config: Config) -> str:
+    """Make a relative SQLite path relative to the config file, and create its folder."""
+    url = config.database_url
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        db_path = resolve_path(config, url[len(prefix):])
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        return prefix + str(db_path)
+    if url.startswith(prefix + "/"):
+        Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+    return url

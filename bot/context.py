@@ -1,0 +1,80 @@
+"""What a command handler gets: who asked, where, in which language and role, a database
+session that commits together with the reply, and ways to answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.reply import Outgoing
+from bot.router import Command, Role
+
+if TYPE_CHECKING:
+    from bot.app import Hub
+
+
+class Transport(Protocol):
+    """What commands and role checks may ask of a transport (Matrix or console)."""
+
+    user_id: str
+    leader_rooms: set[str]
+
+    def power_level(self, room_id: str, user_id: str) -> int: ...
+
+    def is_room_creator(self, room_id: str, user_id: str) -> bool: ...
+
+    def room_display_name(self, room_id: str) -> str: ...
+
+
+@dataclass
+class Incoming:
+    """An event the bot acts on, as the transport saw it."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    body: str
+    origin_ts: int
+    thread_root: str | None = None
+    kind: str = "command"  # command | undecryptable
+
+
+@dataclass
+class Context:
+    hub: "Hub"
+    session: AsyncSession
+    transport: Transport
+    incoming: Incoming
+    lang: str
+    role: Role = Role.ANYONE
+    command: Command | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    body: list[str] = field(default_factory=list)
+    outgoing: list[Outgoing] = field(default_factory=list)
+
+    @property
+    def sender(self) -> str:
+        return self.incoming.sender
+
+    @property
+    def room_id(self) -> str:
+        return self.incoming.room_id
+
+    @property
+    def prefix(self) -> str:
+        return self.hub.config.prefix
+
+    def t(self, key: str, /, **params: Any) -> str:
+        return self.hub.translator(self.lang, key, **params)
+
+    def reply(self, markdown: str, *, mentions: list[str] | None = None, extra: dict[str, Any] | None = None,
+              room_id: str | None = None) -> None:
+        """Queue a notice; it is sent after the command's writes are committed."""
+        self.outgoing.append(Outgoing(markdown=markdown, mentions=mentions or [], extra=extra or {},
+                                      room_id=room_id))
+
+    def reply_file(self, data: bytes, filename: str, mimetype: str, caption: str = "") -> None:
+        kind = "image" if mimetype.startswith("image/") else "file"
+        self.outgoing.append(Outgoing(markdown=caption, kind=kind, data=data, filename=filename, mimetype=mimetype))

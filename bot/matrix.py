@@ -1,0 +1,577 @@
+"""The Matrix transport: login, joins and invites, the sync loop, and sending replies.
+
+How nothing is lost and nothing is answered twice:
+
+1. After each ``/sync`` the commands in it are written to the ``inbox`` table
+   *in the same transaction* as the new sync token. Events already in the inbox
+   are skipped (event-id dedup); commands older than ``catch_up_seconds`` are
+   ignored. A gap in the timeline (``limited``) is filled from ``/messages``.
+2. Each new inbox row is handled in its own task (bounded by a semaphore), never
+   inside the sync loop. The command's writes and its reply are committed
+   together (status ``replied``).
+3. The reply is sent with a transaction id derived from the command's event id,
+   so a send retried after a crash is deduplicated by the homeserver; then the
+   row is marked ``done``. At start, rows left ``pending`` are run and rows left
+   ``replied`` are sent again with the same transaction ids.
+
+We keep our own sync token (nio's ``store_sync_tokens`` saves it before callbacks
+run) and our own loop, so the encryption housekeeping that ``sync_forever`` would
+do is done here after every sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import logging
+import os
+import random
+import secrets
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from aiohttp import ClientConnectionError, ClientError
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    InviteMemberEvent,
+    JoinError,
+    LocalProtocolError,
+    LoginResponse,
+    MegolmEvent,
+    RoomMessageText,
+    RoomResolveAliasResponse,
+    SyncError,
+    SyncResponse,
+    UploadResponse,
+    WhoamiResponse,
+)
+from nio.crypto import ENCRYPTION_ENABLED
+from nio.exceptions import OlmUnverifiedDeviceError, SendRetryError
+
+from bot.app import Hub
+from bot.config import resolve_path
+from bot.context import Incoming
+from bot.reply import Outgoing, strip_reply_fallback, text_content
+from storage.runtime import InboxRepository, StateRepository
+
+log = logging.getLogger(__name__)
+
+SYNC_TOKEN_KEY = "next_batch"
+# Errors that retrying cannot fix: give up on that one message and log it.
+PERMANENT_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE", "M_UNKNOWN_TOKEN",
+                    "M_MISSING_TOKEN", "M_INVALID_PARAM", "M_UNKNOWN"}
+NETWORK_ERRORS = (ClientConnectionError, ClientError, asyncio.TimeoutError, TimeoutError, OSError)
+MAX_BACKOFF = 30.0
+TIMELINE_LIMIT = 50
+BACKFILL_PAGES = 20
+
+
+class PermanentSendError(Exception):
+    pass
+
+
+def txn_id_for(key: str, index: int = 0) -> str:
+    """A transaction id that is the same every time the same thing is sent."""
+    return f"lh-{hashlib.sha256(key.encode()).hexdigest()[:32]}-{index}"
+
+
+def backoff_delays(start: float = 0.5, cap: float = MAX_BACKOFF):
+    """0.5 s, 1 s, 2 s … up to ``cap``, each with ±20 % jitter so many clients don't stampede."""
+    delay = start
+    while True:
+        yield delay * random.uniform(0.8, 1.2)
+        delay = min(delay * 2, cap)
+
+
+class MatrixTransport:
+    def __init__(self, hub: Hub):
+        self.hub = hub
+        cfg = hub.config["matrix"]
+        self.cfg = cfg
+        self.user_id: str = cfg["user_id"]
+        self.store_path = resolve_path(hub.config, cfg["store_path"])
+        self.store_path.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.store_path, 0o700)
+        self.encryption = bool(cfg["encryption"]) and ENCRYPTION_ENABLED
+        client_config = AsyncClientConfig(
+            store_sync_tokens=False,
+            encryption_enabled=self.encryption,
+            pickle_key=self._pickle_key(),
+            max_limit_exceeded=None,  # nio waits out every 429 for retry_after_ms
+            max_timeouts=0,  # connection errors come to us: we back off and reconnect
+            request_timeout=60,
+        )
+        self.client = AsyncClient(cfg["homeserver"], self.user_id, store_path=str(self.store_path),
+                                  config=client_config)
+        self.leader_rooms: set[str] = set()
+        self.semaphore = asyncio.Semaphore(hub.config["bot"]["max_concurrent_commands"])
+        self.tasks: set[asyncio.Task] = set()
+        self.first_sync_done = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.logged_in = False
+        self._room_creators: dict[str, set[str]] = {}
+        self._after_first_sync: list[Callable[[], Awaitable[None]]] = []
+        hub.transport = self
+
+    # ----- identity and roles -------------------------------------------------------------
+
+    def _pickle_key(self) -> str:
+        """The secret that encrypts the key store: from the config, else one generated once and kept private."""
+        if self.cfg.get("pickle_key"):
+            return self.cfg["pickle_key"]
+        key_file = self.store_path / "pickle.key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(32))
+            os.chmod(key_file, 0o600)
+        return key_file.read_text().strip()
+
+    def power_level(self, room_id: str, user_id: str) -> int:
+        room = self.client.rooms.get(room_id)
+        return room.power_levels.get_user_level(user_id) if room else 0
+
+    def is_room_creator(self, room_id: str, user_id: str) -> bool:
+        return user_id in self._room_creators.get(room_id, set())
+
+    def room_display_name(self, room_id: str) -> str:
+        room = self.client.rooms.get(room_id)
+        return room.display_name if room else room_id
+
+    def _note_create_event(self, room_id: str, source: dict[str, Any]) -> None:
+        """Room-version-12 creators outrank everyone without being in m.room.power_levels."""
+        content = source.get("content", {})
+        version = str(content.get("room_version", "1"))
+        numeric = version.isdigit() and int(version) >= 12
+        if numeric or "hydra" in version:
+            creators = {source.get("sender", "")} | set(content.get("additional_creators", []) or [])
+            self._room_creators[room_id] = {c for c in creators if c}
+        else:
+            self._room_creators[room_id] = set()
+
+    async def _ensure_room_meta(self, room_id: str) -> None:
+        """Learn a room's creators once (the first sync after a restart may not carry its state)."""
+        if room_id in self._room_creators:
+            return
+        try:
+            state = await self.client.room_get_state(room_id)
+        except NETWORK_ERRORS:
+            return
+        for event in getattr(state, "events", None) or []:
+            if event.get("type") == "m.room.create":
+                self._note_create_event(room_id, event)
+                return
+
+    # ----- login --------------------------------------------------------------------------
+
+    @property
+    def session_file(self) -> Path:
+        return self.store_path / "session.json"
+
+    def _crypto_store_exists(self, device_id: str) -> bool:
+        return (self.store_path / f"{self.user_id}_{device_id}.db").exists()
+
+    async def login(self) -> None:
+        """Password once, then the stored token and device; a lost key store means a new device."""
+        saved = None
+        if self.session_file.exists():
+            try:
+                saved = json.loads(self.session_file.read_text())
+            except (OSError, ValueError):
+                log.warning("the stored session in %s is unreadable; logging in again", self.session_file)
+        if saved and saved.get("user_id") == self.user_id:
+            if self.encryption and not self._crypto_store_exists(saved["device_id"]):
+                # Reusing a device id without its keys makes every later message undecryptable.
+                log.warning("the encryption store of device %s is gone; logging in as a new device",
+                            saved["device_id"])
+            else:
+                self.client.restore_login(self.user_id, saved["device_id"], saved["access_token"])
+                if await self._token_works():
+                    log.info("restored session of %s on device %s", self.user_id, saved["device_id"])
+                    self.logged_in = True
+                    return
+                log.warning("the stored access token was refused; logging in again")
+        if self.cfg.get("access_token") and not self.cfg.get("password"):
+            await self._login_with_token(self.cfg["access_token"])
+            return
+        if not self.cfg.get("password"):
+            raise RuntimeError("no usable stored session and no password or access_token in the config")
+        if self.cfg.get("device_id"):
+            self.client.device_id = self.cfg["device_id"]
+        resp = await self._retry_network(lambda: self.client.login(self.cfg["password"],
+                                                                   device_name=self.cfg["device_name"]))
+        if not isinstance(resp, LoginResponse):
+            raise RuntimeError(f"login failed: {getattr(resp, 'message', resp)}")
+        self._save_session(resp.device_id, resp.access_token)
+        self.logged_in = True
+        log.info("logged in as %s, device %s", self.user_id, resp.device_id)
+
+    async def _login_with_token(self, token: str) -> None:
+        self.client.access_token = token
+        resp = await self._retry_network(self.client.whoami)
+        if not isinstance(resp, WhoamiResponse) or not resp.device_id:
+            raise RuntimeError(f"the access token was refused: {getattr(resp, 'message', resp)}")
+        self.client.restore_login(self.user_id, resp.device_id, token)
+        self._save_session(resp.device_id, token)
+        self.logged_in = True
+
+    async def _token_works(self) -> bool:
+        resp = await self._retry_network(self.client.whoami)
+        return isinstance(resp, WhoamiResponse)
+
+    def _save_session(self, device_id: str, access_token: str) -> None:
+        tmp = self.session_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"user_id": self.user_id, "device_id": device_id, "access_token": access_token}))
+        os.chmod(tmp, 0o600)
+        tmp.replace(self.session_file)
+
+    async def _retry_network(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Retry a request while the homeserver is unreachable; return whatever it answers."""
+        for delay in backoff_delays():
+            try:
+                return await call()
+            except NETWORK_ERRORS as exc:
+                if self.stopping.is_set():
+                    raise
+                log.warning("homeserver unreachable (%s); retrying in %.1f s", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+
+    # ----- rooms and invites --------------------------------------------------------------
+
+    async def join_configured_rooms(self) -> None:
+        for room in self.cfg["rooms"]:
+            room_id = room
+            if room.startswith("#"):
+                resp = await self._retry_network(lambda: self.client.room_resolve_alias(room))
+                if not isinstance(resp, RoomResolveAliasResponse):
+                    log.error("cannot resolve the room alias %s: %s", room, getattr(resp, "message", resp))
+                    continue
+                room_id = resp.room_id
+            self.leader_rooms.add(room_id)
+            resp = await self._retry_network(lambda: self.client.join(room_id))
+            if isinstance(resp, JoinError):
+                log.error("cannot join the leader room %s: %s (invite the bot there)", room, resp.message)
+
+    def _may_invite(self, inviter: str) -> bool:
+        if inviter in self.hub.config.admins:
+            return True
+        server = inviter.split(":", 1)[1] if ":" in inviter else ""
+        return server in set(self.cfg["allowed_servers"])
+
+    async def _on_invite(self, room_id: str, events: list[Any]) -> None:
+        inviter = next((e.sender for e in events if isinstance(e, InviteMemberEvent)
+                        and e.state_key == self.user_id and e.membership == "invite"), None)
+        if room_id in self.leader_rooms or (inviter and self._may_invite(inviter)):
+            log.info("accepting the invite of %s to %s", inviter, room_id)
+            await self._retry_network(lambda: self.client.join(room_id))
+        else:
+            log.info("declining the invite of %s to %s", inviter, room_id)
+            await self._retry_network(lambda: self.client.room_leave(room_id))
+
+    def _serves(self, room_id: str, sender: str) -> bool:
+        """Leader rooms, and direct chats with an admin."""
+        if room_id in self.leader_rooms:
+            return True
+        if sender in self.hub.config.admins:
+            room = self.client.rooms.get(room_id)
+            return room is not None and room.member_count <= 2
+        return False
+
+    # ----- the sync loop ------------------------------------------------------------------
+
+    async def _load_token(self) -> str | None:
+        async with self.hub.sessions() as session:
+            return await StateRepository(session).get(SYNC_TOKEN_KEY)
+
+    async def sync_loop(self) -> None:
+        token = await self._load_token()
+        first = True
+        delays = backoff_delays()
+        sync_filter = {"room": {"timeline": {"limit": TIMELINE_LIMIT}}}
+        while not self.stopping.is_set():
+            try:
+                resp = await self.client.sync(timeout=0 if first else self.cfg["sync_timeout_ms"], since=token,
+                                              full_state=True if first else None, sync_filter=sync_filter)
+            except NETWORK_ERRORS as exc:
+                delay = next(delays)
+                log.warning("sync failed (%s: %s); reconnecting in %.1f s", type(exc).__name__, exc, delay)
+                await self._sleep(delay)
+                continue
+            if isinstance(resp, SyncError) or not isinstance(resp, SyncResponse):
+                if getattr(resp, "status_code", None) in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+                    raise RuntimeError("the homeserver refused the access token; delete session.json and log in again")
+                delay = next(delays)
+                log.warning("sync error (%s); retrying in %.1f s", getattr(resp, "message", resp), delay)
+                await self._sleep(delay)
+                continue
+            delays = backoff_delays()
+            await self._handle_sync(resp, since=token)
+            token = resp.next_batch
+            self.hub.metrics.synced()
+            await self._crypto_housekeeping()
+            if first:
+                first = False
+                self.first_sync_done.set()
+                await self._resume_unfinished()
+                for hook in self._after_first_sync:
+                    await hook()
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _crypto_housekeeping(self) -> None:
+        if not self.client.olm:
+            return
+        try:
+            if self.client.should_upload_keys:
+                await self.client.keys_upload()
+            if self.client.should_query_keys:
+                await self.client.keys_query()
+            if self.client.should_claim_keys:
+                await self.client.keys_claim(self.client.get_users_for_key_claiming())
+            await self.client.send_to_device_messages()
+        except NETWORK_ERRORS as exc:
+            log.warning("key exchange postponed: %s", exc)
+        except LocalProtocolError as exc:
+            log.warning("key exchange problem: %s", exc)
+
+    async def _handle_sync(self, resp: SyncResponse, since: str | None) -> None:
+        cutoff = time.time() * 1000 - self.hub.config["bot"]["catch_up_seconds"] * 1000
+        for room_id, info in resp.rooms.invite.items():
+            self._spawn(self._on_invite(room_id, list(info.invite_state)))
+        candidates: list[Incoming] = []
+        for room_id, info in resp.rooms.join.items():
+            for event in info.state:
+                if getattr(event, "source", {}).get("type") == "m.room.create":
+                    self._note_create_event(room_id, event.source)
+            events = list(info.timeline.events)
+            for event in events:
+                if getattr(event, "source", {}).get("type") == "m.room.create":
+                    self._note_create_event(room_id, event.source)
+            if info.timeline.limited and since and info.timeline.prev_batch:
+                events = await self._backfill(room_id, info.timeline.prev_batch, cutoff) + events
+            for event in events:
+                incoming = self._to_incoming(room_id, event, cutoff)
+                if incoming:
+                    candidates.append(incoming)
+        new: list[Incoming] = []
+        async with self.hub.sessions() as session:
+            inbox = InboxRepository(session)
+            known = await inbox.known_ids(c.event_id for c in candidates)
+            for incoming in candidates:
+                if incoming.event_id in known:
+                    continue
+                known.add(incoming.event_id)
+                inbox.add(event_id=incoming.event_id, room_id=incoming.room_id, sender=incoming.sender,
+                          kind=incoming.kind, body=incoming.body, thread_root=incoming.thread_root,
+                          origin_ts=incoming.origin_ts)
+                new.append(incoming)
+            await StateRepository(session).set(SYNC_TOKEN_KEY, resp.next_batch)
+            await session.commit()
+        for incoming in new:
+            self._spawn(self._process(incoming))
+
+    async def _backfill(self, room_id: str, start: str, cutoff: float) -> list[Any]:
+        """Events of a gap in the timeline (the bot was away long), oldest first, back to the cut-off."""
+        found: list[Any] = []
+        token = start
+        for _ in range(BACKFILL_PAGES):
+            resp = await self._retry_network(lambda: self.client.room_messages(room_id, start=token, limit=100))
+            chunk = getattr(resp, "chunk", None)
+            if not chunk:
+                break
+            found.extend(chunk)
+            token = resp.end
+            if not token or chunk[-1].server_timestamp < cutoff:
+                break
+        found.reverse()
+        return found
+
+    def _to_incoming(self, room_id: str, event: Any, cutoff: float) -> Incoming | None:
+        sender = getattr(event, "sender", None)
+        if not sender or sender == self.user_id or getattr(event, "server_timestamp", 0) < cutoff:
+            return None
+        if not self._serves(room_id, sender):
+            return None
+        if isinstance(event, MegolmEvent):
+            return Incoming(event.event_id, room_id, sender, "", event.server_timestamp, kind="undecryptable")
+        if not isinstance(event, RoomMessageText):  # notices, emotes, media, state: never commands
+            return None
+        content = event.source.get("content", {})
+        relates = content.get("m.relates_to") or {}
+        if relates.get("rel_type") == "m.replace":
+            return None  # an edit of an earlier message is not a new command
+        body = event.body or ""
+        if relates.get("m.in_reply_to"):
+            body = strip_reply_fallback(body)
+        if not self.hub.router.is_command(body):
+            return None
+        thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+        return Incoming(event.event_id, room_id, sender, body, event.server_timestamp, thread_root)
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # ----- handling and replying ----------------------------------------------------------
+
+    async def _process(self, incoming: Incoming) -> None:
+        async with self.semaphore:
+            try:
+                await self._ensure_room_meta(incoming.room_id)
+
+                async def record(session, name, outcome, messages):
+                    await InboxRepository(session).record_reply(
+                        incoming.event_id, name, outcome, [m.to_json() for m in messages])
+
+                outgoing = await self.hub.execute(incoming, record=record)
+                await self._deliver(incoming, outgoing)
+            except Exception:
+                log.exception("handling %s failed; it will be retried at the next start", incoming.event_id)
+
+    async def _resume_unfinished(self) -> None:
+        async with self.hub.sessions() as session:
+            rows = await InboxRepository(session).unfinished()
+        for row in rows:
+            incoming = Incoming(row.event_id, row.room_id, row.sender, row.body, row.origin_ts, row.thread_root,
+                                row.kind)
+            if row.status == "pending":
+                log.info("answering %s, received before a restart", row.event_id)
+                self._spawn(self._process(incoming))
+            else:
+                messages = [Outgoing.from_json(m) for m in json.loads(row.reply or "[]")]
+                log.info("re-sending the reply to %s (same transaction ids)", row.event_id)
+                self._spawn(self._deliver_guarded(incoming, messages))
+
+    async def _deliver_guarded(self, incoming: Incoming, messages: list[Outgoing]) -> None:
+        async with self.semaphore:
+            try:
+                await self._deliver(incoming, messages)
+            except Exception:
+                log.exception("re-sending the reply to %s failed", incoming.event_id)
+
+    async def _deliver(self, incoming: Incoming, messages: list[Outgoing]) -> None:
+        started = time.time()
+        for index, message in enumerate(messages):
+            room_id = message.room_id or incoming.room_id
+            reply_to = incoming.event_id if room_id == incoming.room_id else None
+            thread = incoming.thread_root if room_id == incoming.room_id else None
+            try:
+                await self.send_message(room_id, message, txn_id_for(incoming.event_id, index), reply_to=reply_to,
+                                        thread_root=thread, reply_sender=incoming.sender if reply_to else None)
+            except PermanentSendError as exc:
+                log.error("could not send the reply to %s in %s: %s", incoming.event_id, room_id, exc)
+        async with self.hub.sessions() as session:
+            await InboxRepository(session).mark_done(incoming.event_id)
+            await session.commit()
+        self.hub.metrics.reply_latency.observe(max(0.0, time.time() - incoming.origin_ts / 1000)
+                                               if incoming.origin_ts else time.time() - started)
+
+    async def send_message(self, room_id: str, message: Outgoing, txn_id: str, reply_to: str | None = None,
+                           thread_root: str | None = None, reply_sender: str | None = None) -> str:
+        """Send one message (uploading its file first); retries until the homeserver takes it."""
+        if message.data is not None:
+            content = await self._media_content(room_id, message)
+            from bot.reply import relation
+
+            rel = relation(reply_to, thread_root)
+            if rel:
+                content["m.relates_to"] = rel
+            content["m.mentions"] = {"user_ids": [reply_sender]} if reply_sender else {}
+            caption = message.markdown
+        else:
+            content = text_content(message, reply_to, thread_root, reply_sender)
+            caption = ""
+        event_id = await self.send_event(room_id, "m.room.message", content, txn_id)
+        if caption:
+            await self.send_message(room_id, Outgoing(markdown=caption), txn_id + "-caption", reply_to, thread_root)
+        return event_id
+
+    async def _media_content(self, room_id: str, message: Outgoing) -> dict[str, Any]:
+        data = message.data or b""
+        room = self.client.rooms.get(room_id)
+        encrypt = bool(room and room.encrypted and self.client.olm)
+
+        async def upload():
+            return await self.client.upload(lambda *_: io.BytesIO(data), content_type=message.mimetype or
+                                            "application/octet-stream", filename=message.filename,
+                                            encrypt=encrypt, filesize=len(data))
+
+        for delay in backoff_delays():
+            try:
+                resp, keys = await upload()
+                if isinstance(resp, UploadResponse):
+                    break
+                if getattr(resp, "status_code", None) in PERMANENT_ERRORS:
+                    raise PermanentSendError(f"upload refused: {resp.message}")
+            except NETWORK_ERRORS:
+                if self.stopping.is_set():
+                    raise
+            self.hub.metrics.send_retries.inc()
+            await asyncio.sleep(delay)
+        info: dict[str, Any] = {"mimetype": message.mimetype, "size": len(data)}
+        if message.kind == "image" and data[:8] == b"\x89PNG\r\n\x1a\n":
+            info["w"] = int.from_bytes(data[16:20], "big")
+            info["h"] = int.from_bytes(data[20:24], "big")
+        content: dict[str, Any] = {"msgtype": "m.image" if message.kind == "image" else "m.file",
+                                   "body": message.filename or "file", "info": info}
+        if encrypt and keys:
+            content["file"] = {"url": resp.content_uri, **keys}
+        else:
+            content["url"] = resp.content_uri
+        return content
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
+        """Send until the homeserver takes it; 429s are waited out (nio), outages backed off."""
+        for delay in backoff_delays():
+            try:
+                resp = await self.client.room_send(room_id, event_type, content, tx_id=txn_id,
+                                                   ignore_unverified_devices=True)
+                if not isinstance(resp, ErrorResponse):
+                    return resp.event_id
+                if resp.status_code in PERMANENT_ERRORS:
+                    raise PermanentSendError(f"{resp.status_code}: {resp.message}")
+                log.warning("send to %s failed (%s); retrying in %.1f s", room_id, resp.message, delay)
+            except (SendRetryError, OlmUnverifiedDeviceError) as exc:
+                log.warning("encrypting for %s failed (%s); retrying in %.1f s", room_id, exc, delay)
+            except LocalProtocolError as exc:
+                raise PermanentSendError(str(exc)) from None
+            except NETWORK_ERRORS as exc:
+                if self.stopping.is_set():
+                    raise
+                log.warning("homeserver unreachable while sending (%s); retrying in %.1f s", type(exc).__name__,
+                            delay)
+            self.hub.metrics.send_retries.inc()
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    # ----- lifecycle ----------------------------------------------------------------------
+
+    def after_first_sync(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run ``hook`` once the first (full-state) sync is in: schedulers start here, not before."""
+        self._after_first_sync.append(hook)
+
+    @property
+    def healthy(self) -> bool:
+        last = self.hub.metrics.last_sync
+        limit = self.cfg["sync_timeout_ms"] / 1000 + 30
+        return self.logged_in and last is not None and time.monotonic() - last < limit
+
+    async def run(self) -> None:
+        await self.login()
+        self.hub.metrics.logged_in.set(1)
+        await self.join_configured_rooms()
+        await self.sync_loop()
+
+    async def stop(self, grace: float = 10.0) -> None:
+        self.stopping.set()
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=grace)
+        await self.client.close()

@@ -1,0 +1,31 @@
+"""A caller's role, resolved per room.
+
+admin: listed in the config, everywhere. In a leader room: a room-version-12
+creator outranks everyone, like an admin; power level >= 50 or a granted
+``moderator`` makes a moderator; a granted ``coordinator`` a coordinator; any
+member is a leader. Outside leader rooms only admins count.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.router import Role
+from storage.runtime import RoleRepository
+
+MODERATOR_POWER = 50
+
+
+async def resolve_role(admins: set[str], transport, session: AsyncSession, room_id: str, user_id: str) -> Role:
+    if user_id in admins:
+        return Role.ADMIN
+    if room_id not in transport.leader_rooms:
+        return Role.ANYONE
+    if transport.is_room_creator(room_id, user_id):
+        return Role.ADMIN
+    granted = await RoleRepository(session).roles_of(user_id)
+    if transport.power_level(room_id, user_id) >= MODERATOR_POWER or "moderator" in granted:
+        return Role.MODERATOR
+    if "coordinator" in granted:
+        return Role.COORDINATOR
+    return Role.LEADER

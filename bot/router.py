@@ -1,0 +1,277 @@
+"""Commands declared once — name, aliases, arguments, the role that may run them — and one
+path from a message to a reply: parse → find → check role → convert arguments → run,
+with every typed error turned into a short translated notice.
+
+A feature module makes a ``CommandSet`` and decorates its handlers::
+
+    commands = CommandSet("core", CATALOGUE)
+
+    @commands.command("lang", aliases=("jezyk",), args=[Arg("language", choices=("pl", "en"))])
+    async def lang(ctx, language): ...
+
+    mod = commands.group("mod", role=Role.MODERATOR)
+
+    @mod.sub("queue", aliases=("kolejka",))
+    async def queue(ctx): ...
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
+
+from rapidfuzz import process
+
+from bot.args import Invocation, Token, fold, parse_invocation
+from bot.errors import CommandError, PermissionDenied, UnknownCommand, UsageError
+from bot.reply import md_code, md_escape
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+
+class Role(enum.IntEnum):
+    """Ranks, each including the ones below it."""
+
+    ANYONE = 0
+    LEADER = 1
+    COORDINATOR = 2
+    MODERATOR = 3
+    ADMIN = 4
+
+    @property
+    def key(self) -> str:
+        return f"role.{self.name.lower()}"
+
+
+Converter = Callable[[str, "Context"], Any]
+
+
+@dataclass
+class Arg:
+    """One argument. ``rest`` takes the raw rest of the message (all following lines too)."""
+
+    name: str
+    converter: Converter | None = None
+    optional: bool = False
+    rest: bool = False
+    choices: tuple[str, ...] = ()
+    default: Any = None
+
+    def usage(self) -> str:
+        label = "|".join(self.choices) if self.choices else f"<{self.name}>"
+        if self.rest and not self.choices:
+            label = f"<{self.name}…>"
+        return f"[{label}]" if self.optional else label
+
+
+Handler = Callable[..., Awaitable[None]]
+
+
+@dataclass
+class Command:
+    name: str
+    feature: str
+    handler: Handler | None
+    aliases: tuple[str, ...] = ()
+    role: Role = Role.ANYONE
+    args: list[Arg] = field(default_factory=list)
+    options: bool = False  # accepts key=value pairs (into ctx.options)
+    body: bool = False  # accepts Field: value lines after the first line (ctx.body)
+    parent: "Command | None" = None
+    subcommands: dict[str, "Command"] = field(default_factory=dict)
+    hidden: bool = False
+
+    @property
+    def path(self) -> str:
+        return f"{self.parent.path} {self.name}" if self.parent else self.name
+
+    @property
+    def key(self) -> str:
+        """Catalogue key prefix: ``<feature>.<path with dots>``."""
+        return f"{self.feature}.{self.path.replace(' ', '.')}"
+
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def sub(self, name: str, *, aliases: Iterable[str] = (), role: Role | None = None,
+            args: list[Arg] | None = None, options: bool = False, body: bool = False,
+            hidden: bool = False) -> Callable[[Handler], "Command"]:
+        def decorator(handler: Handler) -> Command:
+            command = Command(name, self.feature, handler, tuple(aliases),
+                              self.role if role is None else role, list(args or []), options, body,
+                              parent=self, hidden=hidden)
+            self.subcommands[name] = command
+            return command
+        return decorator
+
+    def find_sub(self, word: str) -> "Command | None":
+        folded = fold(word)
+        for sub in self.subcommands.values():
+            if folded in (fold(n) for n in sub.names()):
+                return sub
+        return None
+
+    def usage(self, prefix: str) -> str:
+        parts = [f"{prefix}{self.path}"] + [a.usage() for a in self.args]
+        if self.options:
+            parts.append("[key=value …]")
+        return " ".join(parts)
+
+
+class CommandSet:
+    """The commands and the message catalogue of one feature."""
+
+    def __init__(self, feature: str, catalogue: dict | None = None):
+        self.feature = feature
+        self.catalogue = catalogue or {}
+        self.commands: list[Command] = []
+
+    def command(self, name: str, *, aliases: Iterable[str] = (), role: Role = Role.ANYONE,
+                args: list[Arg] | None = None, options: bool = False, body: bool = False,
+                hidden: bool = False) -> Callable[[Handler], Command]:
+        def decorator(handler: Handler) -> Command:
+            command = Command(name, self.feature, handler, tuple(aliases), role, list(args or []),
+                              options, body, hidden=hidden)
+            self.commands.append(command)
+            return command
+        return decorator
+
+    def group(self, name: str, *, aliases: Iterable[str] = (), role: Role = Role.ANYONE) -> Command:
+        """A command that only has subcommands (``!mod queue``, ``!mod ban``…)."""
+        command = Command(name, self.feature, None, tuple(aliases), role)
+        self.commands.append(command)
+        return command
+
+
+@dataclass
+class Resolved:
+    command: Command
+    args_start: int  # index of the first argument token
+
+
+class Router:
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        self.commands: dict[str, Command] = {}  # folded name or alias → command
+        self.ordered: list[Command] = []
+
+    def include(self, command_set: CommandSet) -> None:
+        for command in command_set.commands:
+            for name in command.names():
+                key = fold(name)
+                if key in self.commands and self.commands[key] is not command:
+                    raise ValueError(f"command name {name!r} declared twice")
+                self.commands[key] = command
+            self.ordered.append(command)
+
+    def is_command(self, body: str) -> bool:
+        """A command starts with the prefix followed directly by a letter (``!ping``, not ``! wow``)."""
+        return body.startswith(self.prefix) and len(body) > len(self.prefix) and body[len(self.prefix)].isalpha()
+
+    def parse(self, body: str) -> Invocation:
+        return parse_invocation(body[len(self.prefix):])
+
+    def resolve(self, invocation: Invocation) -> Resolved:
+        if not invocation.tokens:
+            raise UnknownCommand(name="", suggestion="")
+        word = invocation.tokens[0].text
+        command = self.commands.get(fold(word))
+        if command is None:
+            raise UnknownCommand(name=word, suggestion=self.suggest(word))
+        index = 1
+        while command.subcommands and index < len(invocation.tokens):
+            sub = command.find_sub(invocation.tokens[index].text)
+            if sub is None:
+                break
+            command, index = sub, index + 1
+        return Resolved(command, index)
+
+    def suggest(self, word: str) -> str:
+        match = process.extractOne(fold(word), list(self.commands), score_cutoff=70)
+        return self.commands[match[0]].path if match else ""
+
+    def visible_to(self, role: Role) -> list[Command]:
+        return [c for c in self.ordered if not c.hidden and c.role <= role]
+
+
+def convert_args(command: Command, invocation: Invocation, start: int, ctx: "Context") -> list[Any]:
+    """Positional arguments after ``start``; key=value pairs go to ``ctx.options`` when allowed."""
+    tokens: list[Token] = invocation.tokens[start:]
+    rest_pos = _rest_position(command)
+    positional: list[Token] = []
+    options: dict[str, str] = {}
+    rest_index = len(invocation.tokens)
+    for offset, token in enumerate(tokens):
+        if rest_pos >= 0 and len(positional) == rest_pos:
+            rest_index = start + offset
+            break
+        pair = token.pair if command.options and not token.quoted else None
+        if pair:
+            options[pair[0]] = pair[1]
+        else:
+            positional.append(token)
+    ctx.options = options
+    ctx.body = invocation.body if command.body else []
+    values: list[Any] = []
+    for position, arg in enumerate(command.args):
+        if arg.rest:
+            raw = invocation.rest_from(rest_index)
+            if not raw:
+                if arg.optional:
+                    values.append(arg.default)
+                    continue
+                raise UsageError("error.missing_argument", name=arg.name)
+            values.append(_convert(arg, raw, ctx))
+            return values
+        if position >= len(positional):
+            if arg.optional:
+                values.append(arg.default)
+                continue
+            raise UsageError("error.missing_argument", name=arg.name)
+        values.append(_convert(arg, positional[position].text, ctx))
+    extra = positional[len(command.args):]
+    if extra and not command.body:
+        raise UsageError("error.extra_arguments", words=" ".join(t.text for t in extra))
+    if invocation.body and not command.body and not any(a.rest for a in command.args):
+        raise UsageError("error.unexpected_lines")
+    return values
+
+
+def _rest_position(command: Command) -> int:
+    for position, arg in enumerate(command.args):
+        if arg.rest:
+            return position
+    return -1
+
+
+def _convert(arg: Arg, raw: str, ctx: "Context") -> Any:
+    if arg.choices:
+        folded = fold(raw)
+        for choice in arg.choices:
+            if fold(choice) == folded:
+                return choice
+        raise UsageError("error.bad_choice", name=arg.name, value=md_code(raw),
+                         choices=", ".join(md_code(c) for c in arg.choices))
+    if arg.converter is None:
+        return raw
+    try:
+        return arg.converter(raw, ctx)
+    except CommandError:
+        raise
+    except (ValueError, TypeError):
+        raise UsageError("error.bad_value", name=arg.name, value=md_code(raw)) from None
+
+
+def integer(raw: str, _ctx: Any = None) -> int:
+    """A whole number; ``#12`` is accepted for ids."""
+    return int(raw.lstrip("#"))
+
+
+def require_role(role: Role, needed: Role) -> None:
+    if role < needed:
+        raise PermissionDenied(needed=needed, have=role)
+
+
+__all__ = ["Arg", "Command", "CommandSet", "Role", "Router", "convert_args", "integer", "md_escape"]

@@ -1,0 +1,42 @@
+"""The bot's HTTP face (aiohttp): /healthz and /metrics; features add their routes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from aiohttp import web
+
+from bot.app import Hub
+
+log = logging.getLogger(__name__)
+
+
+def make_app(hub: Hub, healthy: Callable[[], bool]) -> web.Application:
+    app = web.Application()
+
+    async def healthz(_request: web.Request) -> web.Response:
+        ok = healthy()
+        return web.json_response({"status": "ok" if ok else "unavailable", "synced": hub.metrics.last_sync is not None},
+                                 status=200 if ok else 503)
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=hub.metrics.render(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def start_web(hub: Hub, healthy: Callable[[], bool]) -> web.AppRunner | None:
+    cfg = hub.config["http"]
+    if not cfg["enabled"]:
+        return None
+    runner = web.AppRunner(make_app(hub, healthy), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, cfg["host"], cfg["port"])
+    await site.start()
+    port = runner.addresses[0][1] if runner.addresses else cfg["port"]
+    hub.http_port = port
+    log.info("HTTP server on http://%s:%s (/healthz, /metrics)", cfg["host"], port)
+    return runner

@@ -1,0 +1,137 @@
+"""Core commands: help, ping, language."""
+
+from __future__ import annotations
+
+import time
+
+from bot.args import fold
+from bot.context import Context
+from bot.i18n import LANGUAGES
+from bot.reply import md_code, md_escape
+from bot.router import Arg, Command, CommandSet, Role
+from storage.runtime import SettingsRepository
+
+CATALOGUE = {
+    "en": {
+        "core.help.help": "the commands you may use, or one command's usage",
+        "core.ping.help": "checks that the bot is alive and how long your message took to reach it",
+        "core.lang.help": "sets the language of my replies to you (pl or en)",
+        "core.help.title": "**Commands you can use here** (as {role}):",
+        "core.help.footer": "Details of one command: {example}",
+        "core.help.unknown": "There is no command {name}. Send {help} for the list.",
+        "core.help.usage": "**Usage:** {usage}",
+        "core.help.aliases": "Also: {aliases}",
+        "core.help.role": "Who may use it: {role}",
+        "core.help.subcommands": "Subcommands:",
+        "core.ping.pong": "pong! Your message took {ms} ms to reach me.",
+        "core.lang.set": "From now on I will answer you in English.",
+        "core.whoami.help": "who you are to the bot in this room: your role and language",
+        "core.whoami.text": "You are {user}; your role in this room: **{role}**; language: {lang}.",
+        "core.status.help": "the bot's state: uptime, leader rooms, commands handled, sync lag",
+        "core.status.text": "Up for {uptime}; serving {rooms} leader room(s); {handled} command(s) handled since start; last sync {lag} s ago.",
+    },
+    "pl": {
+        "core.help.help": "polecenia, których możesz użyć, albo opis jednego polecenia",
+        "core.ping.help": "sprawdza, czy bot działa i ile trwała droga Twojej wiadomości",
+        "core.lang.help": "ustawia język moich odpowiedzi dla Ciebie (pl lub en)",
+        "core.help.title": "**Polecenia, których możesz tu użyć** (jako {role}):",
+        "core.help.footer": "Opis jednego polecenia: {example}",
+        "core.help.unknown": "Nie ma polecenia {name}. Wyślij {help}, aby zobaczyć listę.",
+        "core.help.usage": "**Użycie:** {usage}",
+        "core.help.aliases": "Także: {aliases}",
+        "core.help.role": "Kto może użyć: {role}",
+        "core.help.subcommands": "Podpolecenia:",
+        "core.ping.pong": "pong! Twoja wiadomość dotarła do mnie po {ms} ms.",
+        "core.lang.set": "Od teraz będę Ci odpowiadać po polsku.",
+        "core.whoami.help": "kim jesteś dla bota w tym pokoju: Twoja rola i język",
+        "core.whoami.text": "Jesteś {user}; Twoja rola w tym pokoju: **{role}**; język: {lang}.",
+        "core.status.help": "stan bota: czas działania, pokoje liderów, obsłużone polecenia, opóźnienie synchronizacji",
+        "core.status.text": "Działam od {uptime}; obsługuję pokoje liderów: {rooms}; obsłużone polecenia od startu: {handled}; ostatnia synchronizacja {lag} s temu.",
+    },
+}
+
+commands = CommandSet("core", CATALOGUE)
+
+
+def _line(ctx: Context, command: Command) -> str:
+    names = md_code(ctx.prefix + command.path)
+    aliases = [a for a in command.aliases if fold(a) == a.lower()][:1]  # show one ascii alias
+    if aliases:
+        names += f" ({md_code(ctx.prefix + aliases[0])})"
+    return f"- {names} — {ctx.t(command.key + '.help')}"
+
+
+@commands.command("help", aliases=("pomoc", "h"), args=[Arg("command", optional=True, rest=True)])
+async def help_(ctx: Context, command: str | None) -> None:
+    router = ctx.hub.router
+    if not command:
+        lines = [ctx.t("core.help.title", role=ctx.t(ctx.role.key))]
+        for cmd in router.visible_to(ctx.role):
+            lines.append(_line(ctx, cmd))
+            for sub in cmd.subcommands.values():
+                if not sub.hidden and sub.role <= ctx.role:
+                    lines.append("  " + _line(ctx, sub))
+        lines.append("")
+        lines.append(ctx.t("core.help.footer", example=md_code(f"{ctx.prefix}help ping")))
+        ctx.reply("\n".join(lines))
+        return
+    words = command.removeprefix(ctx.prefix).split()
+    target = router.commands.get(fold(words[0]))
+    for word in words[1:]:
+        if target is None:
+            break
+        sub = target.find_sub(word)
+        if sub is None:
+            break
+        target = sub
+    if target is None:
+        ctx.reply(ctx.t("core.help.unknown", name=md_code(words[0]), help=md_code(ctx.prefix + "help")))
+        return
+    lines = [f"{md_code(ctx.prefix + target.path)} — {ctx.t(target.key + '.help')}",
+             "", ctx.t("core.help.usage", usage=md_code(target.usage(ctx.prefix)))]
+    if target.aliases:
+        lines.append(ctx.t("core.help.aliases", aliases=", ".join(md_code(ctx.prefix + a) for a in target.aliases)))
+    lines.append(ctx.t("core.help.role", role=ctx.t(target.role.key)))
+    subs = [s for s in target.subcommands.values() if not s.hidden]
+    if subs:
+        lines.append(ctx.t("core.help.subcommands"))
+        lines.extend(_line(ctx, s) for s in subs)
+    ctx.reply("\n".join(lines))
+
+
+@commands.command("ping")
+async def ping(ctx: Context) -> None:
+    now_ms = int(time.time() * 1000)
+    ms = max(0, now_ms - ctx.incoming.origin_ts)
+    server = ctx.sender.split(":", 1)[1] if ":" in ctx.sender else ""
+    # maubot/echo convention: clients and bots can read the measured delay from the content.
+    ctx.reply(ctx.t("core.ping.pong", ms=ms),
+              extra={"pong": {"ms": ms, "from": server, "ping": ctx.incoming.event_id}})
+
+
+@commands.command("lang", aliases=("jezyk", "język", "language"), args=[Arg("language", choices=LANGUAGES)])
+async def lang(ctx: Context, language: str) -> None:
+    await SettingsRepository(ctx.session).set_language(ctx.sender, language)
+    ctx.lang = language
+    ctx.reply(ctx.t("core.lang.set"))
+
+
+__all__ = ["commands", "md_escape"]
+
+
+@commands.command("whoami", aliases=("ktoja", "kim-jestem"))
+async def whoami(ctx: Context) -> None:
+    ctx.reply(ctx.t("core.whoami.text", user=md_code(ctx.sender), role=ctx.t(ctx.role.key),
+                    lang=ctx.lang))
+
+
+@commands.command("status", role=Role.MODERATOR)
+async def status(ctx: Context) -> None:
+    hub = ctx.hub
+    uptime = int(time.time() - hub.started_at)
+    handled = sum(sample.value for metric in hub.metrics.commands.collect() for sample in metric.samples
+                  if sample.name.endswith("_total"))
+    lag = hub.metrics.last_sync
+    lag_s = f"{time.monotonic() - lag:.1f}" if lag else "—"
+    ctx.reply(ctx.t("core.status.text", uptime=f"{uptime // 3600}h {uptime % 3600 // 60}m {uptime % 60}s",
+                    rooms=len(ctx.transport.leader_rooms), handled=int(handled), lag=lag_s))

@@ -1,0 +1,111 @@
+"""Repositories of the runtime: sync state, the inbox of handled events, user settings, role grants."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import BotState, InboxEvent, RoleGrant, UserSettings, utcnow
+
+
+class StateRepository:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def get(self, key: str) -> str | None:
+        row = await self.session.get(BotState, key)
+        return row.value if row else None
+
+    async def set(self, key: str, value: str) -> None:
+        row = await self.session.get(BotState, key)
+        if row:
+            row.value = value
+        else:
+            self.session.add(BotState(key=key, value=value))
+
+
+class InboxRepository:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def known_ids(self, event_ids: Iterable[str]) -> set[str]:
+        ids = list(event_ids)
+        if not ids:
+            return set()
+        rows = await self.session.scalars(select(InboxEvent.event_id).where(InboxEvent.event_id.in_(ids)))
+        return set(rows)
+
+    def add(self, **fields: Any) -> InboxEvent:
+        row = InboxEvent(status="pending", **fields)
+        self.session.add(row)
+        return row
+
+    async def get(self, event_id: str) -> InboxEvent | None:
+        return await self.session.get(InboxEvent, event_id)
+
+    async def unfinished(self) -> list[InboxEvent]:
+        rows = await self.session.scalars(
+            select(InboxEvent).where(InboxEvent.status.in_(("pending", "replied"))).order_by(InboxEvent.origin_ts)
+        )
+        return list(rows)
+
+    async def record_reply(self, event_id: str, command: str | None, outcome: str, messages: list[dict]) -> None:
+        await self.session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.event_id == event_id)
+            .values(status="replied", command=command, outcome=outcome, reply=json.dumps(messages))
+        )
+
+    async def mark_done(self, event_id: str) -> None:
+        await self.session.execute(
+            update(InboxEvent).where(InboxEvent.event_id == event_id).values(status="done", finished_at=utcnow())
+        )
+
+
+class SettingsRepository:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def get(self, user_id: str) -> UserSettings | None:
+        return await self.session.get(UserSettings, user_id)
+
+    async def set_language(self, user_id: str, language: str) -> None:
+        row = await self.get(user_id)
+        if row:
+            row.language = language
+        else:
+            self.session.add(UserSettings(user_id=user_id, language=language))
+
+    async def set_timezone(self, user_id: str, tz: str) -> None:
+        row = await self.get(user_id)
+        if row:
+            row.timezone = tz
+        else:
+            self.session.add(UserSettings(user_id=user_id, timezone=tz))
+
+
+class RoleRepository:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def roles_of(self, user_id: str) -> set[str]:
+        rows = await self.session.scalars(select(RoleGrant.role).where(RoleGrant.user_id == user_id))
+        return set(rows)
+
+    async def all(self) -> list[RoleGrant]:
+        return list(await self.session.scalars(select(RoleGrant).order_by(RoleGrant.user_id)))
+
+    async def grant(self, user_id: str, role: str, by: str) -> bool:
+        if role in await self.roles_of(user_id):
+            return False
+        self.session.add(RoleGrant(user_id=user_id, role=role, granted_by=by))
+        return True
+
+    async def revoke(self, user_id: str, role: str) -> bool:
+        result = await self.session.execute(
+            delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role)
+        )
+        return result.rowcount > 0
