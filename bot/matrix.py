@@ -114,6 +114,7 @@ class MatrixTransport:
         self.first_sync_done = asyncio.Event()
         self.stopping = asyncio.Event()
         self.logged_in = False
+        self.connected = False  # the last sync reached the homeserver
         self._room_creators: dict[str, set[str]] = {}
         self._after_first_sync: list[Callable[[], Awaitable[None]]] = []
         hub.transport = self
@@ -296,6 +297,7 @@ class MatrixTransport:
                 resp = await self.client.sync(timeout=0 if first else self.cfg["sync_timeout_ms"], since=token,
                                               full_state=True if first else None, sync_filter=sync_filter)
             except NETWORK_ERRORS as exc:
+                self.connected = False
                 delay = next(delays)
                 log.warning("sync failed (%s: %s); reconnecting in %.1f s", type(exc).__name__, exc, delay)
                 await self._sleep(delay)
@@ -303,11 +305,13 @@ class MatrixTransport:
             if isinstance(resp, SyncError) or not isinstance(resp, SyncResponse):
                 if getattr(resp, "status_code", None) in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
                     raise RuntimeError("the homeserver refused the access token; delete session.json and log in again")
+                self.connected = False
                 delay = next(delays)
                 log.warning("sync error (%s); retrying in %.1f s", getattr(resp, "message", resp), delay)
                 await self._sleep(delay)
                 continue
             delays = backoff_delays()
+            self.connected = True
             await self._handle_sync(resp, since=token)
             token = resp.next_batch
             self.hub.metrics.synced()
@@ -562,7 +566,7 @@ class MatrixTransport:
     def healthy(self) -> bool:
         last = self.hub.metrics.last_sync
         limit = self.cfg["sync_timeout_ms"] / 1000 + 30
-        return self.logged_in and last is not None and time.monotonic() - last < limit
+        return self.logged_in and self.connected and last is not None and time.monotonic() - last < limit
 
     async def run(self) -> None:
         await self.login()

@@ -30,12 +30,14 @@ def free_port() -> int:
 
 class Homeserver:
     def __init__(self, base_dir: Path, port: int | None = None, server_name: str = "localhost",
-                 relaxed_rate_limits: bool = True, log_level: str = "WARNING"):
+                 relaxed_rate_limits: bool = True, log_level: str = "WARNING",
+                 message_rate: tuple[float, int] | None = None):
         self.base_dir = Path(base_dir)
         self.port = port or free_port()
         self.server_name = server_name
         self.relaxed_rate_limits = relaxed_rate_limits
         self.log_level = log_level
+        self.message_rate = message_rate  # (per_second, burst) for messages, when testing rate limits
         self.process: subprocess.Popen | None = None
         self.secret_file = self.base_dir / "registration.secret"
 
@@ -101,6 +103,8 @@ class Homeserver:
                 "rc_room_creation": fast, "rc_presence": {"per_user": fast}, "rc_media_create": fast,
                 "rc_delayed_event_mgmt": fast, "rc_reports": fast,
             })
+        if self.message_rate:
+            config["rc_message"] = {"per_second": self.message_rate[0], "burst_count": self.message_rate[1]}
         # JSON is valid YAML: no YAML writer needed.
         self.config_path.write_text(json.dumps(config, indent=1))
 
@@ -158,6 +162,22 @@ class Homeserver:
             if "M_USER_IN_USE" not in detail:
                 raise RuntimeError(f"registering {localpart} failed: {detail}") from None
         return f"@{localpart}:{self.server_name}"
+
+    def exempt_from_rate_limits(self, user_id: str) -> None:
+        """Let a test's leaders send freely, so only the bot meets the rate limit."""
+        admin = self.register("ratelimit-admin", "ratelimit-admin-pw", admin=True)
+        login = json.dumps({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": admin},
+                            "password": "ratelimit-admin-pw"}).encode()
+        request = urllib.request.Request(self.url + "/_matrix/client/v3/login", data=login,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            token = json.load(r)["access_token"]
+        request = urllib.request.Request(
+            f"{self.url}/_synapse/admin/v1/users/{user_id}/override_ratelimit",
+            data=json.dumps({"messages_per_second": 0, "burst_count": 0}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30):
+            pass
 
     def __enter__(self) -> "Homeserver":
         self.start()
