@@ -32,9 +32,9 @@ Recorder = Callable[[AsyncSession, str | None, str, list[Outgoing]], Awaitable[N
 
 def feature_sets():
     """Every feature's CommandSet, in the order ``!help`` lists them."""
-    from commands import core
+    from commands import calculator, core
 
-    return [core.commands]
+    return [core.commands, calculator.commands]
 
 
 class Hub:

@@ -15,7 +15,7 @@ class CommandError(Exception):
     key = "error.generic"
     outcome = "error"
 
-    def __init__(self, key: str | None = None, **params: Any):
+    def __init__(self, key: str | None = None, /, **params: Any):
         self.key = key or self.key
         self.params = params
         super().__init__(self.key, params)

@@ -69,3 +69,16 @@ class RoleGrant(Base):
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (UniqueConstraint("user_id", "role", name="uq_role_grants_user_role"),)
+
+
+class CalcScenario(Base):
+    """A calculation a leader ran (``#N``): the model and the overrides, enough to compute it again."""
+
+    __tablename__ = "calc_scenarios"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    author: Mapped[str] = mapped_column(String(255))
+    room_id: Mapped[str] = mapped_column(String(255))
+    model_id: Mapped[str] = mapped_column(String(64))
+    overrides: Mapped[str] = mapped_column(Text)  # JSON {key: value as typed}
+    npv: Mapped[float | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
