@@ -1,0 +1,152 @@
+"""``leaders-hub demo``: a whole hub on this machine, for a newcomer to talk to.
+
+Starts a Synapse homeserver on 127.0.0.1 (kept in ``--dir`` so a second run
+reuses it), creates the bot, a leader, a moderator and an admin account and a
+leader room ``#leaders:localhost`` made by the bot, writes a config, prints how
+to connect, and runs the bot until Ctrl-C; then stops the homeserver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import socket
+from pathlib import Path
+
+from bot.config import load_config
+
+SERVER = "localhost"
+ROOM_ALIAS = "leaders"
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _credentials(directory: Path) -> dict[str, str]:
+    path = directory / "credentials.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    creds = {"hub": secrets.token_urlsafe(12), "leader": "leader-demo-pass", "moderator": "moderator-demo-pass",
+             "admin": "admin-demo-pass"}
+    path.write_text(json.dumps(creds, indent=1))
+    path.chmod(0o600)
+    return creds
+
+
+async def _prepare_room(url: str, creds: dict[str, str]) -> str:
+    """The leader room, made by the bot (so it holds the power to moderate), with everyone in it."""
+    from nio import AsyncClient, RoomCreateResponse, RoomResolveAliasResponse
+
+    async def client(name: str) -> AsyncClient:
+        c = AsyncClient(url, f"@{name}:{SERVER}")
+        await c.login(creds[name], device_name="demo setup")
+        return c
+
+    hub, leader, moderator = await client("hub"), await client("leader"), await client("moderator")
+    try:
+        resolved = await hub.room_resolve_alias(f"#{ROOM_ALIAS}:{SERVER}")
+        if isinstance(resolved, RoomResolveAliasResponse):
+            room_id = resolved.room_id
+        else:
+            created = await hub.room_create(
+                name="Leaders Hub — demo", alias=ROOM_ALIAS, topic="Try !help (or !pomoc)",
+                invite=[leader.user_id, moderator.user_id, f"@admin:{SERVER}"],
+                power_level_override={"users": {moderator.user_id: 50}})
+            if not isinstance(created, RoomCreateResponse):
+                raise RuntimeError(f"could not create the demo room: {created}")
+            room_id = created.room_id
+        for member in (leader, moderator):
+            await member.join(room_id)
+        return room_id
+    finally:
+        for c in (hub, leader, moderator):
+            await c.logout()
+            await c.close()
+
+
+def _write_config(directory: Path, url: str, creds: dict[str, str], http_port: int) -> Path:
+    path = directory / "config.toml"
+    path.write_text(f"""# Written by `leaders-hub demo`; see config.example.toml for every key.
+[matrix]
+homeserver = "{url}"
+user_id = "@hub:{SERVER}"
+password = "{creds['hub']}"
+device_name = "Leaders Hub (demo)"
+store_path = "store"
+rooms = ["#{ROOM_ALIAS}:{SERVER}"]
+
+[bot]
+prefix = "!"
+language = "pl"
+timezone = "Europe/Warsaw"
+admins = ["@admin:{SERVER}"]
+
+[database]
+url = "sqlite+aiosqlite:///hub.db"
+
+[http]
+host = "127.0.0.1"
+port = {http_port}
+""")
+    path.chmod(0o600)
+    return path
+
+
+def run_demo(directory: Path, port: int = 8008) -> int:
+    try:
+        from bot.synapse import Homeserver
+        import synapse  # noqa: F401
+    except ImportError:
+        print("The demo needs Synapse: pip install 'leaders-hub[demo]' (the README's demo command does this).")
+        return 1
+    from bot.cli import run_bot, setup_logging
+
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    hs_dir = directory / "synapse"
+    saved_port = None
+    if (hs_dir / "homeserver.yaml").exists():
+        saved_port = json.loads((hs_dir / "homeserver.yaml").read_text())["listeners"][0]["port"]
+    port = saved_port or (port if _port_free(port) else 0)
+    homeserver = Homeserver(hs_dir, port=port or None)
+    if saved_port and not _port_free(saved_port):
+        print(f"Port {saved_port} (the demo's homeserver) is taken: is another demo running?")
+        return 1
+    print(f"Starting a Synapse homeserver on {homeserver.url} (data in {hs_dir}) …", flush=True)
+    homeserver.start()
+    try:
+        creds = _credentials(directory)
+        for name, password in creds.items():
+            homeserver.register(name, password, admin=False)
+        room_id = asyncio.run(_prepare_room(homeserver.url, creds))
+        http_port = 8080 if _port_free(8080) else 0
+        config = load_config(_write_config(directory, homeserver.url, creds, http_port))
+        setup_logging(config, "WARNING")
+        logging.getLogger("leaders_hub").setLevel(logging.INFO)
+        print(f"""
+Leaders Hub demo is running.
+  Connect with any Matrix client (Element, nheko, gomuks…):
+    homeserver: {homeserver.url}
+    users:      leader / {creds['leader']}   moderator / {creds['moderator']}   admin / {creds['admin']}
+    room:       #{ROOM_ALIAS}:{SERVER}  ({room_id}) — you are already a member
+  Then type !help (or !pomoc) in the room.
+  Health and metrics: http://127.0.0.1:{http_port or '<port in the log>'}/healthz  /metrics
+  Without any client: leaders-hub console -c {directory / 'config.toml'}
+Press Ctrl-C to stop the bot and the homeserver.
+""", flush=True)
+        try:
+            asyncio.run(run_bot(config))
+        except KeyboardInterrupt:
+            pass
+    finally:
+        print("Stopping the homeserver …", flush=True)
+        homeserver.stop()
+    return 0
