@@ -50,6 +50,7 @@ async def _prepare_room(url: str, creds: dict[str, str]) -> str:
         await c.login(creds[name], device_name="demo setup")
         return c
 
+    logging.getLogger("nio").setLevel(logging.ERROR)  # an unknown alias on the first run is expected
     hub, leader, moderator = await client("hub"), await client("leader"), await client("moderator")
     try:
         resolved = await hub.room_resolve_alias(f"#{ROOM_ALIAS}:{SERVER}")

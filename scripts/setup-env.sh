@@ -5,7 +5,7 @@ cd "$ROOT"
 PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then
   for candidate in python3.13 python3.12 python3.11 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
       PYTHON="$candidate"; break
     fi
   done
@@ -18,8 +18,11 @@ fi
 stamp=".venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)-$1"
 if [ ! -f "$stamp" ]; then
   echo "Installing Leaders Hub and its dependencies into .venv ($1) …"
-  .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -m pip install --quiet -e ".[$1]" 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -c 'import bot, nio, sqlalchemy' || { echo "installation failed" >&2; exit 1; }
+  log=.venv/install.log
+  if ! { .venv/bin/python -m pip install --quiet --upgrade pip && .venv/bin/python -m pip install --quiet -e ".[$1]"; } >"$log" 2>&1; then
+    grep -v '^WARNING: Location' "$log" | tail -30 >&2
+    echo "Installing the dependencies failed (full log: $log)." >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
