@@ -32,9 +32,9 @@ Recorder = Callable[[AsyncSession, str | None, str, list[Outgoing]], Awaitable[N
 
 def feature_sets():
     """Every feature's CommandSet, in the order ``!help`` lists them."""
-    from commands import calculator, core
+    from commands import archive, calculator, core, events, moderation
 
-    return [core.commands, calculator.commands]
+    return [core.commands, calculator.commands, archive.commands, events.commands, moderation.commands]
 
 
 class Hub:
@@ -47,12 +47,19 @@ class Hub:
         self.metrics = Metrics()
         self.transport: Transport | None = None
         self.started_at = time.time()
+        self.services: dict[str, object] = {}  # long-lived helpers features start (e.g. the event scheduler)
         from bot import messages
 
         self.translator.register(messages.CATALOGUE)
+        self.reaction_handlers = []
+        self.background_jobs = []
+        self.routes = {}
         for command_set in feature_sets():
             self.translator.register(command_set.catalogue)
             self.router.include(command_set)
+            self.reaction_handlers.extend(command_set.reaction_handlers)
+            self.background_jobs.extend(command_set.background_jobs)
+            self.routes.update(command_set.routes)
 
     @classmethod
     async def create(cls, config: Config, migrate: bool = True) -> "Hub":
@@ -83,6 +90,13 @@ class Hub:
                 if incoming.kind == "undecryptable":
                     ctx.reply(ctx.t("runtime.undecryptable"))
                     outcome = "undecryptable"
+                elif incoming.kind in ("reaction", "unreaction"):
+                    outcome = "ignored"
+                    ctx.role = await self.role_of(session, incoming.room_id, incoming.sender)
+                    for handler in self.reaction_handlers:
+                        if await handler(ctx):
+                            outcome, name = "ok", incoming.kind
+                            break
                 else:
                     outcome = "ok"
                     name = await self._run(ctx, incoming.body)
@@ -100,6 +114,12 @@ class Hub:
             if record is not None:
                 await record(session, name, outcome, ctx.outgoing)
             await session.commit()
+        if outcome == "ok":
+            for callback in ctx.after_commit:
+                try:
+                    await callback()
+                except Exception:  # the database is the truth: a restart redoes what this missed
+                    log.exception("after-commit step of %s failed", name)
         self.metrics.commands.labels(name or "unknown", outcome).inc()
         return ctx.outgoing
 
@@ -108,10 +128,14 @@ class Hub:
         resolved = self.router.resolve(invocation)
         command = ctx.command = resolved.command
         ctx.role = await self.role_of(ctx.session, ctx.room_id, ctx.sender)
+        if command.checks is not None:  # bot/checks.py: a refusal is written to the audit log, then raised
+            await command.checks.check_role(ctx)
         require_role(ctx.role, command.role)
         if command.handler is None:
             raise UsageError("error.choose_subcommand", subcommands=self._subcommand_list(ctx, command))
         values = convert_args(command, invocation, resolved.args_start, ctx)
+        if command.checks is not None:  # target, rank, not self, not the bot, the bot's power; → Checked first
+            values = await command.checks.check_arguments(ctx, values)
         await command.handler(ctx, *values)
         return command.path
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from bot.errors import BadQuoting
 
 # Opening quote → the closing quotes that may end it (Polish „…” and ”…”, English “…”).
-QUOTES = {'"': '"”“', "„": "”\"“", "“": "”\"", "«": "»", "»": "«"}
+QUOTES = {'"': '"”“', "„": "”\"“", "“": "”\"", "”": "”\"", "«": "»", "»": "«"}
 KEY_RE = re.compile(r"^[A-Za-z_][\w.\-]*$")
 
 
@@ -24,12 +24,15 @@ class Token:
     start: int
     end: int
     quoted: bool = False
+    quote_at: int | None = None  # offset in ``text`` where the first quoted part begins
 
     @property
     def pair(self) -> tuple[str, str] | None:
-        """``(key, value)`` if this is an unquoted-key ``key=value`` word."""
+        """``(key, value)`` if this is an unquoted-key ``key=value`` word (the value may be quoted)."""
         if "=" not in self.text:
             return None
+        if self.quote_at is not None and self.text.index("=") >= self.quote_at:
+            return None  # "a=b" in quotes is a phrase, not a pair
         key, value = self.text.split("=", 1)
         if not KEY_RE.match(key):
             return None
@@ -43,7 +46,7 @@ def tokenize(line: str) -> list[Token]:
         if line[i].isspace():
             i += 1
             continue
-        start, buf, quoted = i, [], False
+        start, buf, quoted, quote_at = i, [], False, None
         while i < n and not line[i].isspace():
             ch = line[i]
             if ch in QUOTES:
@@ -53,13 +56,15 @@ def tokenize(line: str) -> list[Token]:
                     j += 1
                 if j >= n:
                     raise BadQuoting(position=i + 1, quote=ch)
+                if quote_at is None:
+                    quote_at = sum(len(part) for part in buf)
                 buf.append(line[i + 1 : j])
                 quoted = True
                 i = j + 1
             else:
                 buf.append(ch)
                 i += 1
-        tokens.append(Token("".join(buf), start, i, quoted))
+        tokens.append(Token("".join(buf), start, i, quoted, quote_at))
     return tokens
 
 

@@ -167,6 +167,100 @@ def cmd_demo(args) -> int:
     return run_demo(Path(args.dir), port=args.port)
 
 
+async def _with_hub_session(config: Config, work):
+    from bot.config import sqlite_url_resolved
+    from storage import db
+
+    engine = db.make_engine(sqlite_url_resolved(config))
+    try:
+        await db.upgrade(engine)
+        async with db.make_sessionmaker(engine)() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def cmd_archive_import(args) -> int:
+    from storage.archive import ImportError_, import_records
+
+    config = _load(args)
+    path = Path(args.file)
+    try:
+        data = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{path}: cannot be read: {exc}", file=sys.stderr)
+        return 2
+
+    async def work(session):
+        count, problems = await import_records(session, path.name, data, skip_invalid=args.skip_invalid)
+        await session.commit()
+        return count, problems
+
+    try:
+        count, problems = asyncio.run(_with_hub_session(config, work))
+    except ImportError_ as exc:
+        for problem in exc.problems:
+            print(f"{path}: {problem}", file=sys.stderr)
+        print(f"Nothing imported: {len(exc.problems)} problem(s). Fix them, or use --skip-invalid.", file=sys.stderr)
+        return 1
+    for problem in problems:
+        print(f"{path}: skipped {problem}", file=sys.stderr)
+    print(f"Imported {count} solution(s) from {path}" + (f"; skipped {len(problems)}." if problems else "."))
+    return 0
+
+
+def cmd_archive_export(args) -> int:
+    from storage.archive import ImportError_, export_records
+
+    config = _load(args)
+    path = Path(args.file)
+
+    async def work(session):
+        return await export_records(session, path.name)
+
+    try:
+        text, count = asyncio.run(_with_hub_session(config, work))
+    except ImportError_ as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 2
+    path.write_text(text, encoding="utf-8")
+    print(f"Exported {count} solution(s) to {path}.")
+    return 0
+
+
+def cmd_archive_search(args) -> int:
+    import json
+
+    from storage.archive import ArchiveRepository, record_of, title_of
+    from storage.search import FilterError, SearchIndex, parse_query
+
+    config = _load(args)
+
+    async def work(session):
+        return [(row.number, record_of(row)) for row in await ArchiveRepository(session).approved()]
+
+    rows = asyncio.run(_with_hub_session(config, work))
+    index = SearchIndex()
+    index.add_many(record for _, record in rows)
+    numbers = {record["id"]: (number, record) for number, record in rows}
+    parsed = parse_query(args.words)
+    try:
+        result = index.search(parsed.words, parsed.filters, 0, args.limit)
+    except FilterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"total": result.total, "results": [
+            {"id": hit.id, "number": numbers[hit.id][0], "score": round(hit.score, 4)} for hit in result.hits]},
+            ensure_ascii=False, indent=1))
+    else:
+        for hit in result.hits:
+            number, record = numbers[hit.id]
+            print(f"#{number}\t{hit.score:.3f}\t{hit.id}\t{title_of(record)}")
+        print(f"{result.total} result(s)")
+    return 0
+
+
 def cmd_calc(args, rest: list[str]) -> int:
     from commands.calculator.cli import run_cli
 
@@ -195,6 +289,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", default="demo-data", help="where the demo keeps its homeserver and database")
     demo.add_argument("--port", type=int, default=8008, help="homeserver port (a free one if taken)")
     demo.set_defaults(func=cmd_demo)
+    archive = sub.add_parser("archive", help="the archive of shared solutions")
+    arch = archive.add_subparsers(dest="archive_command", required=True)
+    imp = with_config(arch.add_parser("import", help="import solutions from a .json or .csv file"))
+    imp.add_argument("file")
+    imp.add_argument("--skip-invalid", action="store_true", help="import the valid records, report the others")
+    imp.set_defaults(func=cmd_archive_import)
+    exp = with_config(arch.add_parser("export", help="export every solution to a .json or .csv file"))
+    exp.add_argument("file")
+    exp.set_defaults(func=cmd_archive_export)
+    srch = with_config(arch.add_parser("search", help="the same ranked search as !search"))
+    srch.add_argument("words")
+    srch.add_argument("--json", action="store_true", help="ranked ids and scores as JSON")
+    srch.add_argument("--limit", type=int, default=10)
+    srch.set_defaults(func=cmd_archive_search)
     calc = sub.add_parser("calc", help="the Calculator of Costs of Inaction", add_help=False)
     calc.set_defaults(func=cmd_calc, passthrough=True)
     return parser

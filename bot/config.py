@@ -8,6 +8,7 @@ the first.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import tomllib
@@ -19,7 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.i18n import LANGUAGES
 
 USER_ID_RE = re.compile(r"^@[^:\s]+:[^\s]+$")
-ROOM_RE = re.compile(r"^[!#][^\s]+$")
+ROOM_RE = re.compile(r"^(![^\s]+|#[^\s:]+:[^\s]+)$")  # a room id, or an alias with its server
+SERVER_RE = re.compile(r"^[^\s/@:]+(:\d+)?$")
 
 ENV_SECRETS = {
     ("matrix", "password"): "LEADERS_HUB_MATRIX_PASSWORD",
@@ -28,12 +30,14 @@ ENV_SECRETS = {
     ("database", "url"): "LEADERS_HUB_DATABASE_URL",
 }
 SECRET_KEYS = {("matrix", "password"), ("matrix", "access_token"), ("matrix", "pickle_key")}
+# Keys whose value is never repeated in an error message (the database URL may hold a password).
+NEVER_SHOWN = SECRET_KEYS | {("database", "url")}
 
 
 def _timezone(value: str) -> str | None:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder of zones
         return "is not a known IANA time zone (e.g. Europe/Warsaw)"
     return None
 
@@ -52,6 +56,11 @@ def _user_ids(values: list) -> str | None:
 def _rooms(values: list) -> str | None:
     bad = [v for v in values if not isinstance(v, str) or not ROOM_RE.match(v)]
     return f"has entries that are not room ids (!…) or aliases (#…:server): {bad}" if bad else None
+
+
+def _servers(values: list) -> str | None:
+    bad = [v for v in values if not isinstance(v, str) or not SERVER_RE.match(v)]
+    return f"has entries that are not server names (example.org): {bad}" if bad else None
 
 
 def _user_id(value: str) -> str | None:
@@ -97,7 +106,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "pickle_key": Key(str, None, "secret that encrypts the key store (or LEADERS_HUB_MATRIX_PICKLE_KEY)"),
         "encryption": Key(bool, True, "answer in end-to-end-encrypted rooms"),
         "rooms": Key(list, [], "leader rooms the bot joins and serves (ids or aliases)", _rooms),
-        "allowed_servers": Key(list, [], "homeservers whose users may invite the bot (besides admins)"),
+        "allowed_servers": Key(list, [], "homeservers whose users may invite the bot (besides admins)",
+                               _servers),
         "sync_timeout_ms": Key(int, 30000, "long-poll timeout of /sync", _range(0, 300000)),
     },
     "bot": {
@@ -107,6 +117,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "admins": Key(list, [], "user ids with every right", _user_ids),
         "catch_up_seconds": Key(int, 600, "answer commands sent while down if younger than this", _range(0, 7 * 86400)),
         "max_concurrent_commands": Key(int, 16, "commands handled at the same time", _range(1, 1000)),
+    },
+    "events": {
+        "late_grace_minutes": Key(int, 30, "an announcement due while the bot was down is sent late within this", _range(0, 7 * 24 * 60)),
+        "plan_days": Key(int, 45, "how far ahead reminders of recurring events are planned", _range(1, 400)),
     },
     "database": {
         "url": Key(str, "sqlite+aiosqlite:///data/hub.db", "SQLAlchemy URL", _db_url),
@@ -167,17 +181,29 @@ class Config:
         return out
 
 
-def _line_of(text: str, section: str, key: str) -> int | None:
-    """The line where ``key`` is set inside ``[section]`` (for error messages)."""
+def _line_of(text: str, section: str, key: str | None) -> int | None:
+    """The line where ``key`` is set inside ``[section]`` (for error messages).
+
+    Without ``key``, or when the key is not in the file (a required key left out), the line of
+    the section's header, so that every problem points somewhere.
+    """
     current = None
+    section_line = None
+    quoted = rf"(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')" if key else None
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
-        header = re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
+        header = re.match(r"^\[+\s*([^\]]+?)\s*\]", stripped)
         if header:
             current = header.group(1)
-        elif current == section and re.match(rf"^{re.escape(key)}\s*=", stripped):
+            if current == section and section_line is None:
+                section_line = number
+            elif key and current == f"{section}.{key}":
+                return number
+        elif current is None and re.match(rf"^{re.escape(section)}\s*[=.]", stripped):
+            section_line = section_line or number  # `matrix = ...` or `matrix.key = ...` at the top
+        elif key and current == section and re.match(rf"^{quoted}\s*[=.]", stripped):
             return number
-    return None
+    return section_line
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:
@@ -193,13 +219,16 @@ def parse_config(text: str, path: Path | None = None, env: dict[str, str] | None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{where}: not valid TOML: {exc}"]) from None
 
-    problems: list[str] = []
+    problems: list[tuple[int | None, str]] = []
+    mistyped: set[tuple[str, str]] = set()
 
-    def problem(section: str, key: str | None, message: str) -> None:
-        line = _line_of(text, section, key) if key else None
+    def problem(section: str, key: str | None, message: str, from_env: str | None = None) -> None:
+        line = None if from_env else _line_of(text, section, key)
         at = f"{where}:{line}" if line else where
         name = f"[{section}] {key}" if key else f"[{section}]"
-        problems.append(f"{at}: {name} {message}")
+        if from_env:  # the file's line is not where the value came from
+            name += f" (from ${from_env})"
+        problems.append((line, f"{at}: {name} {message}"))
 
     values: dict[str, dict[str, Any]] = {}
     for section, value in raw.items():
@@ -214,10 +243,11 @@ def parse_config(text: str, path: Path | None = None, env: dict[str, str] | None
             if key not in keys:
                 problem(section, key, f"is not a known key (known: {', '.join(keys)})")
         for key, spec in keys.items():
-            value = given.get(key, spec.default)
+            value = given.get(key, copy.deepcopy(spec.default))
             env_name = ENV_SECRETS.get((section, key))
+            from_env = None
             if env_name and env.get(env_name):
-                value = env[env_name]
+                value, from_env = env[env_name], env_name
             if value is None:
                 if spec.required:
                     problem(section, key, "is required")
@@ -225,23 +255,28 @@ def parse_config(text: str, path: Path | None = None, env: dict[str, str] | None
                 continue
             ok_type = isinstance(value, spec.type) and not (spec.type is int and isinstance(value, bool))
             if not ok_type:
-                problem(section, key, f"must be {_type_name(spec.type)}, not {value!r}")
-                values[section][key] = spec.default
+                shown = "" if (section, key) in NEVER_SHOWN else f", not {value!r}"
+                problem(section, key, f"must be {_type_name(spec.type)}{shown}", from_env)
+                mistyped.add((section, key))
+                values[section][key] = copy.deepcopy(spec.default)
                 continue
             if spec.check:
                 message = spec.check(value)
                 if message:
-                    problem(section, key, message)
+                    problem(section, key, message, from_env)
             values[section][key] = value
     matrix = values["matrix"]
-    if not matrix.get("password") and not matrix.get("access_token"):
+    credential_mistyped = bool(mistyped & {("matrix", "password"), ("matrix", "access_token")})
+    if not matrix.get("password") and not matrix.get("access_token") and not credential_mistyped:
         store = matrix.get("store_path")
         session_file = _resolve(path, store) / "session.json" if store else None
         if not (session_file and session_file.exists()):
             problem("matrix", "password",
                     "or access_token is needed for the first login (no stored session in store_path yet)")
     if problems:
-        raise ConfigError(problems)
+        # Line by line, as the operator reads the file; problems without a line last.
+        problems.sort(key=lambda p: (p[0] is None, p[0] or 0))
+        raise ConfigError([message for _line, message in problems])
     base = path.parent if path else Path.cwd()
     return Config(values=values, path=path, base_dir=base)
 

@@ -29,6 +29,8 @@ class ConsoleTransport:
         self.sender = user_id
         self.leader_rooms = {CONSOLE_ROOM}
         self.files_dir = files_dir or Path(tempfile.mkdtemp(prefix="leaders-hub-"))
+        self.sent: list[tuple[str, str]] = []  # notices sent outside replies (announcements…)
+        self.out: IO[str] = sys.stdout
         hub.transport = self
 
     def power_level(self, room_id: str, user_id: str) -> int:
@@ -39,6 +41,16 @@ class ConsoleTransport:
 
     def room_display_name(self, room_id: str) -> str:
         return "console"
+
+    async def resolve_room(self, room: str) -> str | None:
+        return room if room in self.leader_rooms else None
+
+    async def send_notice(self, room_id: str, markdown: str, key: str, mentions: list[str] | None = None,
+                          extra: dict | None = None) -> str:
+        plain, _html = render_markdown(markdown)
+        self.sent.append((room_id, plain))
+        print(f"[{room_id}] {plain}", file=self.out, flush=True)
+        return f"$console-{uuid.uuid4().hex}"
 
     async def handle(self, text: str) -> list[str]:
         """Run one message and return what the bot would show, as plain text."""
@@ -58,6 +70,15 @@ class ConsoleTransport:
         return shown
 
     async def run(self, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout) -> None:
+        self.out = stdout
+        jobs = [asyncio.ensure_future(job(self.hub)) for job in self.hub.background_jobs]
+        try:
+            await self._repl(stdin, stdout)
+        finally:
+            for job in jobs:
+                job.cancel()
+
+    async def _repl(self, stdin: IO[str], stdout: IO[str]) -> None:
         interactive = stdin.isatty()
         if interactive:
             print(f"Leaders Hub console — you are {self.sender}. Try {self.hub.config.prefix}help; Ctrl-D quits.",

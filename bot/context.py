@@ -27,6 +27,13 @@ class Transport(Protocol):
 
     def room_display_name(self, room_id: str) -> str: ...
 
+    async def resolve_room(self, room: str) -> str | None: ...
+
+    async def send_notice(self, room_id: str, markdown: str, key: str, mentions: list[str] | None = None,
+                          extra: dict[str, Any] | None = None) -> str:
+        """Send a notice that is not a reply; the same ``key`` never sends twice to the homeserver."""
+        ...
+
 
 @dataclass
 class Incoming:
@@ -38,7 +45,8 @@ class Incoming:
     body: str
     origin_ts: int
     thread_root: str | None = None
-    kind: str = "command"  # command | undecryptable
+    kind: str = "command"  # command | undecryptable | reaction | unreaction
+    relates_to: str | None = None  # the event a reaction is about
 
 
 @dataclass
@@ -53,6 +61,7 @@ class Context:
     options: dict[str, str] = field(default_factory=dict)
     body: list[str] = field(default_factory=list)
     outgoing: list[Outgoing] = field(default_factory=list)
+    after_commit: list[Any] = field(default_factory=list)  # async callables run once the writes are committed
 
     @property
     def sender(self) -> str:

@@ -101,6 +101,22 @@ port = {http_port}
     return path
 
 
+async def _load_starter_archive(config) -> int:
+    """The starter archive, on the demo's first run (an empty archive)."""
+    from bot.cli import _with_hub_session
+    from storage.archive import ArchiveRepository, import_records
+    from storage.search import STARTER_ARCHIVE
+
+    async def work(session) -> int:
+        if await ArchiveRepository(session).count():
+            return 0
+        count, _ = await import_records(session, STARTER_ARCHIVE.name, STARTER_ARCHIVE.read_text(encoding="utf-8"))
+        await session.commit()
+        return count
+
+    return await _with_hub_session(config, work)
+
+
 def run_demo(directory: Path, port: int = 8008) -> int:
     try:
         from bot.synapse import Homeserver
@@ -130,6 +146,9 @@ def run_demo(directory: Path, port: int = 8008) -> int:
         room_id = asyncio.run(_prepare_room(homeserver.url, creds))
         http_port = 8080 if _port_free(8080) else 0
         config = load_config(_write_config(directory, homeserver.url, creds, http_port))
+        loaded = asyncio.run(_load_starter_archive(config))
+        if loaded:
+            print(f"Loaded the starter archive: {loaded} solutions (try !search bezdomność).", flush=True)
         setup_logging(config, "WARNING")
         logging.getLogger("leaders_hub").setLevel(logging.INFO)
         print(f"""

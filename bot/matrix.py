@@ -43,6 +43,8 @@ from nio import (
     LocalProtocolError,
     LoginResponse,
     MegolmEvent,
+    ReactionEvent,
+    RedactionEvent,
     RoomMessageText,
     RoomResolveAliasResponse,
     SyncError,
@@ -56,6 +58,7 @@ from nio.exceptions import OlmUnverifiedDeviceError, SendRetryError
 from bot.app import Hub
 from bot.config import resolve_path
 from bot.context import Incoming
+from bot.matrix_admin import pills_to_ids
 from bot.reply import Outgoing, strip_reply_fallback, text_content
 from storage.runtime import InboxRepository, StateRepository
 
@@ -141,6 +144,13 @@ class MatrixTransport:
     def room_display_name(self, room_id: str) -> str:
         room = self.client.rooms.get(room_id)
         return room.display_name if room else room_id
+
+    async def resolve_room(self, room: str) -> str | None:
+        """A room id for an id or an alias (None when the alias is unknown)."""
+        if room.startswith("!"):
+            return room
+        resp = await self._retry_network(lambda: self.client.room_resolve_alias(room))
+        return resp.room_id if isinstance(resp, RoomResolveAliasResponse) else None
 
     def _note_create_event(self, room_id: str, source: dict[str, Any]) -> None:
         """Room-version-12 creators outrank everyone without being in m.room.power_levels."""
@@ -320,6 +330,8 @@ class MatrixTransport:
                 first = False
                 self.first_sync_done.set()
                 await self._resume_unfinished()
+                for job in self.hub.background_jobs:
+                    self._spawn(self._run_job(job))
                 for hook in self._after_first_sync:
                     await hook()
 
@@ -350,6 +362,7 @@ class MatrixTransport:
         for room_id, info in resp.rooms.invite.items():
             self._spawn(self._on_invite(room_id, list(info.invite_state)))
         candidates: list[Incoming] = []
+        redactions: list[tuple[str, Any]] = []
         for room_id, info in resp.rooms.join.items():
             for event in info.state:
                 if getattr(event, "source", {}).get("type") == "m.room.create":
@@ -361,12 +374,26 @@ class MatrixTransport:
             if info.timeline.limited and since and info.timeline.prev_batch:
                 events = await self._backfill(room_id, info.timeline.prev_batch, cutoff) + events
             for event in events:
+                if isinstance(event, RedactionEvent) and self.hub.reaction_handlers:
+                    if event.server_timestamp >= cutoff and self._serves(room_id, event.sender):
+                        redactions.append((room_id, event))
+                    continue
                 incoming = self._to_incoming(room_id, event, cutoff)
                 if incoming:
                     candidates.append(incoming)
         new: list[Incoming] = []
         async with self.hub.sessions() as session:
             inbox = InboxRepository(session)
+            if redactions:
+                # A redacted reaction is a reaction taken back: tell the features what it was.
+                batch = {c.event_id: c for c in candidates if c.kind == "reaction"}
+                stored = await inbox.reactions(e.redacts for _room, e in redactions)
+                for room_id, event in redactions:
+                    reaction = stored.get(event.redacts) or batch.get(event.redacts)
+                    if reaction is not None:
+                        candidates.append(Incoming(event.event_id, room_id, reaction.sender, reaction.body,
+                                                   event.server_timestamp, kind="unreaction",
+                                                   relates_to=reaction.relates_to))
             known = await inbox.known_ids(c.event_id for c in candidates)
             for incoming in candidates:
                 if incoming.event_id in known:
@@ -374,7 +401,7 @@ class MatrixTransport:
                 known.add(incoming.event_id)
                 inbox.add(event_id=incoming.event_id, room_id=incoming.room_id, sender=incoming.sender,
                           kind=incoming.kind, body=incoming.body, thread_root=incoming.thread_root,
-                          origin_ts=incoming.origin_ts)
+                          relates_to=incoming.relates_to, origin_ts=incoming.origin_ts)
                 new.append(incoming)
             await StateRepository(session).set(SYNC_TOKEN_KEY, resp.next_batch)
             await session.commit()
@@ -405,6 +432,11 @@ class MatrixTransport:
             return None
         if isinstance(event, MegolmEvent):
             return Incoming(event.event_id, room_id, sender, "", event.server_timestamp, kind="undecryptable")
+        if isinstance(event, ReactionEvent):
+            if not self.hub.reaction_handlers:
+                return None
+            return Incoming(event.event_id, room_id, sender, event.key, event.server_timestamp, kind="reaction",
+                            relates_to=event.reacts_to)
         if not isinstance(event, RoomMessageText):  # notices, emotes, media, state: never commands
             return None
         content = event.source.get("content", {})
@@ -414,6 +446,9 @@ class MatrixTransport:
         body = event.body or ""
         if relates.get("m.in_reply_to"):
             body = strip_reply_fallback(body)
+        # A mention pill shows a display name in the body; the user id is in the HTML link.
+        body = pills_to_ids(body, content.get("formatted_body")
+                            if content.get("format") == "org.matrix.custom.html" else None)
         if not self.hub.router.is_command(body):
             return None
         thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
@@ -445,7 +480,7 @@ class MatrixTransport:
             rows = await InboxRepository(session).unfinished()
         for row in rows:
             incoming = Incoming(row.event_id, row.room_id, row.sender, row.body, row.origin_ts, row.thread_root,
-                                row.kind)
+                                row.kind, row.relates_to)
             if row.status == "pending":
                 log.info("answering %s, received before a restart", row.event_id)
                 self._spawn(self._process(incoming))
@@ -463,17 +498,20 @@ class MatrixTransport:
 
     async def _deliver(self, incoming: Incoming, messages: list[Outgoing]) -> None:
         started = time.time()
+        sent: list[tuple[str, str]] = []
         for index, message in enumerate(messages):
             room_id = message.room_id or incoming.room_id
             reply_to = incoming.event_id if room_id == incoming.room_id else None
             thread = incoming.thread_root if room_id == incoming.room_id else None
             try:
-                await self.send_message(room_id, message, txn_id_for(incoming.event_id, index), reply_to=reply_to,
-                                        thread_root=thread, reply_sender=incoming.sender if reply_to else None)
+                sent_id = await self.send_message(room_id, message, txn_id_for(incoming.event_id, index),
+                                                  reply_to=reply_to, thread_root=thread,
+                                                  reply_sender=incoming.sender if reply_to else None)
+                sent.append((sent_id, room_id))
             except PermanentSendError as exc:
                 log.error("could not send the reply to %s in %s: %s", incoming.event_id, room_id, exc)
         async with self.hub.sessions() as session:
-            await InboxRepository(session).mark_done(incoming.event_id)
+            await InboxRepository(session).mark_done(incoming.event_id, sent)
             await session.commit()
         self.hub.metrics.reply_latency.observe(max(0.0, time.time() - incoming.origin_ts / 1000)
                                                if incoming.origin_ts else time.time() - started)
@@ -556,6 +594,20 @@ class MatrixTransport:
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
+    async def send_notice(self, room_id: str, markdown: str, key: str, mentions: list[str] | None = None,
+                          extra: dict[str, Any] | None = None) -> str:
+        """A notice not in reply to anything (announcements, broadcasts); ``key`` makes it idempotent."""
+        return await self.send_message(room_id, Outgoing(markdown=markdown, mentions=mentions or [],
+                                                         extra=extra or {}), txn_id_for(key))
+
+    async def _run_job(self, job: Callable[..., Awaitable[None]]) -> None:
+        try:
+            await job(self.hub)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job %s stopped", getattr(job, "__name__", job))
+
     # ----- lifecycle ----------------------------------------------------------------------
 
     def after_first_sync(self, hook: Callable[[], Awaitable[None]]) -> None:
@@ -578,4 +630,6 @@ class MatrixTransport:
         self.stopping.set()
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=grace)
+        for task in list(self.tasks):  # background jobs run until told to stop
+            task.cancel()
         await self.client.close()

@@ -20,7 +20,7 @@ CATALOGUE = {
         "error.bad_choice": "`{name}` cannot be {value}; choose one of: {choices}.",
         "error.bad_value": "`{name}` cannot be {value}.",
         "error.choose_subcommand": "Say what to do: {subcommands}.",
-        "error.permission": "Only a {needed} (or higher) may use this command here; in this room you are: {have}.",
+        "error.permission": "Only a user with the {needed} role (or higher) may use this command here; in this room you are: {have}.",
         "error.not_found": "Not found.",
         "runtime.undecryptable": "I could not decrypt your message, so I could not read it. Your client may not have shared its keys with my device yet: please send it again in a moment.",
     },

@@ -34,12 +34,19 @@ ALLOWED_ATTRIBUTES = {
 }
 URL_SCHEMES = {"https", "http", "mailto", "mxc", "matrix", "ftp", "magnet"}
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&=])")
+
+
+_LINE_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 
 
 def md_escape(text: Any) -> str:
-    """Make any user text literal inside Markdown (no emphasis, links, HTML or lists)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")
+    """Make any user text literal inside Markdown (no emphasis, links, HTML, lists or code blocks)."""
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n")  # CommonMark ends lines at \r too
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # Indentation would start a code block: keep it visible as no-break spaces.
+    text = _LINE_INDENT.sub(lambda m: "\u00a0" * len(m.group().expandtabs(4)), text)
+    return text.replace("\n", "  \n")
 
 
 def md_code(text: Any) -> str:
@@ -61,6 +68,8 @@ class _TextExtractor(HTMLParser):
         self._href: list[str | None] = []
         self._link_text: list[list[str]] = []
         self._ol_counter: list[int | None] = []
+        self._after_br = False
+        self._fresh_item = False  # just wrote a list marker: a <p> inside the item stays on its line
 
     def _newline(self) -> None:
         if self.parts and not self.parts[-1].endswith("\n"):
@@ -68,6 +77,7 @@ class _TextExtractor(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        self._after_br = tag == "br"
         if tag == "br":
             self.parts.append("\n")
         elif tag in ("ul", "ol"):
@@ -76,6 +86,7 @@ class _TextExtractor(HTMLParser):
         elif tag == "li":
             self._newline()
             counter = self._ol_counter[-1] if self._ol_counter else None
+            self.parts.append("  " * max(0, len(self._ol_counter) - 1))  # nested lists stay nested
             if counter is None:
                 self.parts.append("• ")
             else:
@@ -84,26 +95,37 @@ class _TextExtractor(HTMLParser):
         elif tag == "a":
             self._href.append(attrs.get("href"))
             self._link_text.append([])
+        elif tag == "img":
+            self.parts.append(attrs.get("alt") or "")
         elif tag in ("td", "th"):
             self.parts.append(" | " if self.parts and not self.parts[-1].endswith("\n") else "")
-        elif tag in self.BLOCK:
+        elif tag in self.BLOCK and not (tag == "p" and self._fresh_item):
             self._newline()
+        self._fresh_item = tag == "li"
 
     def handle_endtag(self, tag):
+        self._after_br = False
         if tag in ("ul", "ol") and self._ol_counter:
             self._ol_counter.pop()
             self._newline()
+            if not self._ol_counter:
+                self.parts.append("\n")  # a blank line after a list, as after a paragraph
         elif tag == "a" and self._href:
             href, text = self._href.pop(), "".join(self._link_text.pop())
             if href and href != text and not href.startswith("mailto:"):
                 self.parts.append(f" ({href})")
         elif tag in self.BLOCK or tag == "li":
             self._newline()
-            if tag == "p":
+            if tag in ("p", "table", "pre", "h1", "h2", "h3", "h4", "h5", "h6"):
                 self.parts.append("\n")
 
     def handle_data(self, data):
-        if "\n" in data and not data.strip():
+        if self._after_br and data.startswith("\n"):
+            data = data[1:]  # the renderer writes "<br>\n": one line break, not two
+        self._after_br = False
+        if data.strip():
+            self._fresh_item = False
+        if not data or ("\n" in data and not data.strip()):
             return  # the renderer's line breaks between block tags
         self.parts.append(data)
         for text in self._link_text:
@@ -119,11 +141,20 @@ def html_to_text(html: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().split("\n"))
 
 
+def _spec_attribute(tag: str, attribute: str, value: str) -> str | None:
+    # nh3 also lets the generic ``title`` and ``lang`` through; the spec lists attributes per tag.
+    return value if attribute in ALLOWED_ATTRIBUTES.get(tag, ()) else None
+
+
+def sanitize_html(html: str) -> str:
+    """Only the tags, attributes and URL schemes the Matrix spec allows for ``org.matrix.custom.html``."""
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+                     link_rel=None, attribute_filter=_spec_attribute)
+
+
 def render_markdown(markdown: str) -> tuple[str, str]:
     """``(plain, html)`` for a Markdown text."""
-    html = _md.render(markdown)
-    html = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel=None)
-    html = html.strip()
+    html = sanitize_html(_md.render(markdown)).strip()
     # One paragraph needs no <p> wrapper: clients show it tighter.
     if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
         html = html[3:-4]
@@ -159,7 +190,7 @@ class Outgoing:
     def from_json(cls, value: dict[str, Any]) -> "Outgoing":
         import base64
 
-        data = base64.b64decode(value["data"]) if value.get("data") else None
+        data = base64.b64decode(value["data"]) if value.get("data") is not None else None
         return cls(
             markdown=value.get("markdown", ""), kind=value.get("kind", "text"), data=data,
             filename=value.get("filename"), mimetype=value.get("mimetype"),

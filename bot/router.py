@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 from rapidfuzz import process
 
 from bot.args import Invocation, Token, fold, parse_invocation
-from bot.errors import CommandError, PermissionDenied, UnknownCommand, UsageError
+from bot.errors import BadQuoting, CommandError, PermissionDenied, UnknownCommand, UsageError
 from bot.reply import md_code, md_escape
 
 if TYPE_CHECKING:
@@ -82,6 +82,8 @@ class Command:
     parent: "Command | None" = None
     subcommands: dict[str, "Command"] = field(default_factory=dict)
     hidden: bool = False
+    # The check chain of a privileged command (bot.checks.Chain): Hub._run asks it before the handler.
+    checks: Any = None
 
     @property
     def path(self) -> str:
@@ -97,11 +99,12 @@ class Command:
 
     def sub(self, name: str, *, aliases: Iterable[str] = (), role: Role | None = None,
             args: list[Arg] | None = None, options: bool = False, body: bool = False,
-            hidden: bool = False) -> Callable[[Handler], "Command"]:
+            hidden: bool = False, checks: Any = None, feature: str | None = None) -> Callable[[Handler], "Command"]:
+        """A subcommand; ``feature`` when another feature adds it (its help lives in that catalogue)."""
         def decorator(handler: Handler) -> Command:
-            command = Command(name, self.feature, handler, tuple(aliases),
+            command = Command(name, feature or self.feature, handler, tuple(aliases),
                               self.role if role is None else role, list(args or []), options, body,
-                              parent=self, hidden=hidden)
+                              parent=self, hidden=hidden, checks=checks)
             self.subcommands[name] = command
             return command
         return decorator
@@ -127,13 +130,35 @@ class CommandSet:
         self.feature = feature
         self.catalogue = catalogue or {}
         self.commands: list[Command] = []
+        # Passive handlers: ``async fn(ctx) -> bool`` (True when the event was theirs).
+        self.reaction_handlers: list[Handler] = []
+        # ``async fn(hub)`` run as background tasks once the transport is connected and synced.
+        self.background_jobs: list[Callable[..., Awaitable[None]]] = []
+        # HTTP GET routes of the bot's web face: path → ``async fn(hub, request) -> Response``.
+        self.routes: dict[str, Callable[..., Awaitable[Any]]] = {}
+
+    def route(self, path: str) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+        def decorator(handler):
+            self.routes[path] = handler
+            return handler
+        return decorator
+
+    def on_reaction(self, handler: Handler) -> Handler:
+        """Reactions (``ctx.incoming.kind == "reaction"``, key in ``body``, target in ``relates_to``)
+        and their removal (``kind == "unreaction"``, the removed reaction's target and key)."""
+        self.reaction_handlers.append(handler)
+        return handler
+
+    def background(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        self.background_jobs.append(job)
+        return job
 
     def command(self, name: str, *, aliases: Iterable[str] = (), role: Role = Role.ANYONE,
                 args: list[Arg] | None = None, options: bool = False, body: bool = False,
-                hidden: bool = False) -> Callable[[Handler], Command]:
+                hidden: bool = False, checks: Any = None) -> Callable[[Handler], Command]:
         def decorator(handler: Handler) -> Command:
             command = Command(name, self.feature, handler, tuple(aliases), role, list(args or []),
-                              options, body, hidden=hidden)
+                              options, body, hidden=hidden, checks=checks)
             self.commands.append(command)
             return command
         return decorator
@@ -171,7 +196,11 @@ class Router:
         return body.startswith(self.prefix) and len(body) > len(self.prefix) and body[len(self.prefix)].isalpha()
 
     def parse(self, body: str) -> Invocation:
-        return parse_invocation(body[len(self.prefix):])
+        try:
+            return parse_invocation(body[len(self.prefix):])
+        except BadQuoting as error:  # count the position in the message as the user typed it
+            error.params["position"] += len(self.prefix)
+            raise
 
     def resolve(self, invocation: Invocation) -> Resolved:
         if not invocation.tokens:
@@ -207,7 +236,7 @@ def convert_args(command: Command, invocation: Invocation, start: int, ctx: "Con
         if rest_pos >= 0 and len(positional) == rest_pos:
             rest_index = start + offset
             break
-        pair = token.pair if command.options and not token.quoted else None
+        pair = token.pair if command.options else None
         if pair:
             options[pair[0]] = pair[1]
         else:
@@ -233,7 +262,7 @@ def convert_args(command: Command, invocation: Invocation, start: int, ctx: "Con
         values.append(_convert(arg, positional[position].text, ctx))
     extra = positional[len(command.args):]
     if extra and not command.body:
-        raise UsageError("error.extra_arguments", words=" ".join(t.text for t in extra))
+        raise UsageError("error.extra_arguments", words=md_code(" ".join(t.text for t in extra)))
     if invocation.body and not command.body and not any(a.rest for a in command.args):
         raise UsageError("error.unexpected_lines")
     return values

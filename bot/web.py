@@ -25,6 +25,10 @@ def make_app(hub: Hub, healthy: Callable[[], bool]) -> web.Application:
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    for path, handler in hub.routes.items():
+        async def feature_route(request: web.Request, handler=handler) -> web.StreamResponse:
+            return await handler(hub, request)
+        app.router.add_get(path, feature_route)
     return app
 
 

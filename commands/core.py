@@ -57,14 +57,16 @@ def _line(ctx: Context, command: Command) -> str:
     names = md_code(ctx.prefix + command.path)
     aliases = [a for a in command.aliases if fold(a) == a.lower()][:1]  # show one ascii alias
     if aliases:
-        names += f" ({md_code(ctx.prefix + aliases[0])})"
+        parent = f"{command.parent.path} " if command.parent else ""
+        names += f" ({md_code(ctx.prefix + parent + aliases[0])})"
     return f"- {names} — {ctx.t(command.key + '.help')}"
 
 
 @commands.command("help", aliases=("pomoc", "h"), args=[Arg("command", optional=True, rest=True)])
 async def help_(ctx: Context, command: str | None) -> None:
     router = ctx.hub.router
-    if not command:
+    words = (command or "").removeprefix(ctx.prefix).split()
+    if not words:  # `!help`, or `!help !` with nothing after the prefix
         lines = [ctx.t("core.help.title", role=ctx.t(ctx.role.key))]
         for cmd in router.visible_to(ctx.role):
             lines.append(_line(ctx, cmd))
@@ -75,7 +77,6 @@ async def help_(ctx: Context, command: str | None) -> None:
         lines.append(ctx.t("core.help.footer", example=md_code(f"{ctx.prefix}help ping")))
         ctx.reply("\n".join(lines))
         return
-    words = command.removeprefix(ctx.prefix).split()
     target = router.commands.get(fold(words[0]))
     for word in words[1:]:
         if target is None:

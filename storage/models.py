@@ -40,6 +40,7 @@ class InboxEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))  # command | undecryptable
     body: Mapped[str] = mapped_column(Text, default="")
     thread_root: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    relates_to: Mapped[str | None] = mapped_column(String(255), nullable=True)  # a reaction's target
     origin_ts: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     command: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -49,6 +50,15 @@ class InboxEvent(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (Index("ix_inbox_status", "status"),)
+
+
+class BotMessage(Base):
+    """Which command a message of the bot answered (a ✅ on a preview confirms what it previews)."""
+
+    __tablename__ = "bot_messages"
+    matrix_event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    source_event_id: Mapped[str] = mapped_column(String(255), index=True)
 
 
 class UserSettings(Base):
@@ -81,4 +91,106 @@ class CalcScenario(Base):
     model_id: Mapped[str] = mapped_column(String(64))
     overrides: Mapped[str] = mapped_column(Text)  # JSON {key: value as typed}
     npv: Mapped[float | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HubEvent(Base):
+    """An event a coordinator scheduled; ``data`` is the validated draft as JSON."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(Text)
+    data: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | confirmed | cancelled
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_room: Mapped[str] = mapped_column(String(255))
+    source_event_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class EventMessage(Base):
+    """An announcement or reminder the bot posted for an event: reactions on it are RSVPs."""
+
+    __tablename__ = "event_messages"
+    matrix_event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    event_id: Mapped[int] = mapped_column(index=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+
+
+class Rsvp(Base):
+    __tablename__ = "rsvps"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    answer: Mapped[str] = mapped_column(String(8))  # yes | no | maybe
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("event_id", "user_id", name="uq_rsvps_event_user"),)
+
+
+class ScheduledSend(Base):
+    """One message due at one time in one room: the database is the truth, the scheduler only a timer.
+
+    ``send_key`` is the planner's stable id (event, kind, occurrence, offset); the Matrix
+    transaction id is derived from it and the room, so a resend after a crash is a no-op.
+    """
+
+    __tablename__ = "scheduled_sends"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    send_key: Mapped[str] = mapped_column(String(255))
+    room_id: Mapped[str] = mapped_column(String(255))
+    owner: Mapped[str] = mapped_column(String(16))  # event | announcement
+    owner_id: Mapped[int] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(16))  # announce | reminder | registration | post | cancel | update
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    occurrence: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="planned", index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    matrix_event_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+    __table_args__ = (UniqueConstraint("send_key", "room_id", name="uq_scheduled_sends_key_room"),)
+
+
+class Announcement(Base):
+    """A plain scheduled announcement (``!announce``)."""
+
+    __tablename__ = "announcements"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text)
+    data: Mapped[str] = mapped_column(Text)  # {"when": iso, "zone": …, "repeat": rule|None, "rooms": […]}
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | cancelled
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_room: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Solution(Base):
+    """A shared solution of the archive. ``record`` is the whole archive.md record as JSON,
+    unknown fields included, so an import → export round trip loses nothing."""
+
+    __tablename__ = "solutions"
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)  # the #N leaders type
+    record_id: Mapped[str] = mapped_column(String(255), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    record: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|approved|rejected
+    author: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    room_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    reject_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Experience(Base):
+    """A leader's experience of implementing a solution."""
+
+    __tablename__ = "experiences"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    solution_number: Mapped[int] = mapped_column(index=True)
+    author: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

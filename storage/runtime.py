@@ -8,7 +8,7 @@ from typing import Any, Iterable
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import BotState, InboxEvent, RoleGrant, UserSettings, utcnow
+from storage.models import BotMessage, BotState, InboxEvent, RoleGrant, UserSettings, utcnow
 
 
 class StateRepository:
@@ -46,6 +46,15 @@ class InboxRepository:
     async def get(self, event_id: str) -> InboxEvent | None:
         return await self.session.get(InboxEvent, event_id)
 
+    async def reactions(self, event_ids: Iterable[str]) -> dict[str, InboxEvent]:
+        """The recorded reactions among these event ids (to tell what a redaction took back)."""
+        ids = list(event_ids)
+        if not ids:
+            return {}
+        rows = await self.session.scalars(
+            select(InboxEvent).where(InboxEvent.event_id.in_(ids), InboxEvent.kind == "reaction"))
+        return {row.event_id: row for row in rows}
+
     async def unfinished(self) -> list[InboxEvent]:
         rows = await self.session.scalars(
             select(InboxEvent).where(InboxEvent.status.in_(("pending", "replied"))).order_by(InboxEvent.origin_ts)
@@ -59,10 +68,20 @@ class InboxRepository:
             .values(status="replied", command=command, outcome=outcome, reply=json.dumps(messages))
         )
 
-    async def mark_done(self, event_id: str) -> None:
+    async def mark_done(self, event_id: str, sent: Iterable[tuple[str, str]] = ()) -> None:
+        """The reply reached the homeserver; ``sent`` lists its (matrix event id, room) pairs."""
         await self.session.execute(
             update(InboxEvent).where(InboxEvent.event_id == event_id).values(status="done", finished_at=utcnow())
         )
+        for matrix_event_id, room_id in sent:
+            if await self.session.get(BotMessage, matrix_event_id) is None:
+                self.session.add(BotMessage(matrix_event_id=matrix_event_id, room_id=room_id,
+                                            source_event_id=event_id))
+
+    async def answered_by(self, matrix_event_id: str) -> str | None:
+        """The command event a message of the bot answered."""
+        row = await self.session.get(BotMessage, matrix_event_id)
+        return row.source_event_id if row else None
 
 
 class SettingsRepository:

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from bot.synapse import Homeserver
-from tests.harness import Member
+from tests.harness import PASSWORD, Member
 
 _counter = itertools.count()
 
@@ -40,3 +40,25 @@ async def members(homeserver, tmp_path):
     yield make
     for member in made:
         await member.close()
+
+
+@pytest.fixture
+def leader_room(homeserver, members, unique):
+    """``await leader_room("coordinator", "leader", power={"coordinator": 50})`` → (room id, bot id, members).
+
+    An owner (the room-v12 creator) makes a leader room, invites the bot and one member per name, sets
+    the given power levels and has everyone join; ``members["owner"]`` is the owner.
+    """
+
+    async def make(*names: str, power: dict[str, int] | None = None, encrypted: bool = False):
+        bot_id = homeserver.register(unique("hub"), PASSWORD)
+        owner = await members(unique("owner"), encrypted=encrypted)
+        people = {name: await members(unique(name), encrypted=encrypted) for name in names}
+        levels = {people[name].user_id: level for name, level in (power or {}).items()}
+        room = await owner.create_room("Leaders", invite=[bot_id, *(m.user_id for m in people.values())],
+                                       encrypted=encrypted, power=levels or None)
+        for member in people.values():
+            await member.join(room)
+        return room, bot_id, {"owner": owner, **people}
+
+    return make

@@ -57,7 +57,7 @@ async def test_bad_input_gets_a_clear_reply(hub_room):
     assert "Missing argument: language" in missing and "Usage: !lang pl|en" in missing
     assert "choose one of: pl, en" in reply_text(await leader.ask(room, "!lang de"))
     refused = reply_text(await leader.ask(room, "!status"))
-    assert "Only a moderator (or higher)" in refused and "you are: leader" in refused
+    assert "the moderator role (or higher)" in refused and "you are: leader" in refused
 
 
 async def test_roles_per_room(hub_room):

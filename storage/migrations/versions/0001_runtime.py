@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("thread_root", sa.String(255), nullable=True),
+        sa.Column("relates_to", sa.String(255), nullable=True),
         sa.Column("origin_ts", sa.BigInteger(), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("command", sa.String(64), nullable=True),
@@ -36,6 +37,13 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_inbox_status", "inbox", ["status"])
+    op.create_table(
+        "bot_messages",
+        sa.Column("matrix_event_id", sa.String(255), primary_key=True),
+        sa.Column("room_id", sa.String(255), nullable=False),
+        sa.Column("source_event_id", sa.String(255), nullable=False),
+    )
+    op.create_index("ix_bot_messages_source_event_id", "bot_messages", ["source_event_id"])
     op.create_table(
         "user_settings",
         sa.Column("user_id", sa.String(255), primary_key=True),
@@ -56,6 +64,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("role_grants")
     op.drop_table("user_settings")
+    op.drop_index("ix_bot_messages_source_event_id", "bot_messages")
+    op.drop_table("bot_messages")
     op.drop_index("ix_inbox_status", "inbox")
     op.drop_table("inbox")
     op.drop_table("bot_state")

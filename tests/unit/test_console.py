@@ -1,0 +1,211 @@
+"""The bot in a terminal: the same commands and replies as in a Matrix room, over a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.app import Hub
+from bot.config import parse_config
+from bot.console import CONSOLE_ROOM, ConsoleTransport
+from bot.context import Incoming
+from bot.reply import render_markdown
+
+ADMIN = "@admin:localhost"
+LEADER = "@anna:localhost"
+
+
+def write_config(folder: Path, language: str = "pl") -> Path:
+    path = folder / "config.toml"
+    path.write_text(f"""\
+[matrix]
+user_id = "@hub:localhost"
+password = "console-test-password"
+rooms = ["#leaders:localhost"]
+
+[bot]
+language = "{language}"
+admins = ["{ADMIN}"]
+
+[database]
+url = "sqlite+aiosqlite:///data/hub.db"
+""")
+    return path
+
+
+@pytest.fixture
+async def open_console(tmp_path):
+    """``await open_console(user)`` → a console transport on a Hub over tmp_path/data/hub.db."""
+    hubs: list[Hub] = []
+
+    async def make(user: str = LEADER, language: str = "pl") -> ConsoleTransport:
+        path = write_config(tmp_path, language)
+        hub = await Hub.create(parse_config(path.read_text(), path, env={}))
+        hubs.append(hub)
+        return ConsoleTransport(hub, user, tmp_path / "files")
+
+    yield make
+    for hub in hubs:
+        await hub.close()
+
+
+async def say(console: ConsoleTransport, text: str) -> str:
+    """Send one message; the bot's single reply, as the user would read it."""
+    replies = await console.handle(text)
+    assert len(replies) == 1, replies
+    return replies[0]
+
+
+async def test_help_lists_the_commands_this_user_may_use(open_console, tmp_path):
+    leader = await open_console(LEADER, language="en")
+    text = await say(leader, "!help")
+    assert text.startswith("Commands you can use here (as leader):")
+    for line in ["• !help (!pomoc) — the commands you may use, or one command's usage",
+                 "• !ping — checks that the bot is alive and how long your message took to reach it",
+                 "• !lang (!jezyk) — sets the language of my replies to you (pl or en)"]:
+        assert line in text.splitlines()
+    assert "!status" not in text  # a moderator's command
+    assert text.endswith("Details of one command: !help ping")
+    assert (tmp_path / "data" / "hub.db").exists()
+
+    admin = await open_console(ADMIN, language="en")
+    text = await say(admin, "!pomoc")
+    assert text.startswith("Commands you can use here (as admin):")
+    assert "• !status — the bot's state" in text
+
+
+async def test_help_for_one_command(open_console):
+    console = await open_console(LEADER, language="en")
+    assert await say(console, "!help lang") == (
+        "!lang — sets the language of my replies to you (pl or en)\n\n"
+        "Usage: !lang pl|en\n"
+        "Also: !jezyk, !język, !language\n"
+        "Who may use it: anyone")
+    assert await say(console, "!help !ping") == await say(console, "!help ping")
+    assert await say(console, "!help nothing") == "There is no command nothing. Send !help for the list."
+    # Nothing after the prefix: the list, not a crash.
+    assert (await say(console, "!help !")).startswith("Commands you can use here")
+
+
+async def test_ping_answers_pong(open_console):
+    console = await open_console()
+    text = await say(console, "!ping")
+    assert text.startswith("pong! Twoja wiadomość dotarła do mnie po ") and text.endswith(" ms.")
+
+
+async def test_text_that_is_not_a_command_is_ignored(open_console):
+    console = await open_console()
+    for text in ["hello", "! wow", "!1 point", "", "ping!", "  !ping"]:
+        assert await console.handle(text) == []
+
+
+async def test_language_switch_is_remembered_across_a_restart(open_console):
+    console = await open_console(LEADER)
+    assert await say(console, "!whoami") == "Jesteś @anna:localhost; Twoja rola w tym pokoju: lider; język: pl."
+    assert await say(console, "!LANG EN") == "From now on I will answer you in English."
+    assert (await say(console, "!ping")).startswith("pong! Your message took")
+    await console.hub.close()
+
+    # A new process on the same database file: still English for Anna, Polish for everyone else.
+    restarted = await open_console(LEADER)
+    assert await say(restarted, "!whoami") == "You are @anna:localhost; your role in this room: leader; language: en."
+    other = ConsoleTransport(restarted.hub, "@bob:localhost")
+    assert (await say(other, "!ping")).startswith("pong! Twoja wiadomość")
+    assert await say(restarted, "!język pl") == "Od teraz będę Ci odpowiadać po polsku."
+    assert (await say(restarted, "!ping")).startswith("pong! Twoja wiadomość")
+
+
+ERRORS = [
+    ("!xyzzy",
+     "I don't know the command xyzzy. Send !help to see what you can use.",
+     "Nie znam polecenia xyzzy. Wyślij !help, aby zobaczyć dostępne polecenia."),
+    ("!pnig",
+     "I don't know the command pnig. Did you mean !ping? Send !help for the list.",
+     "Nie znam polecenia pnig. Czy chodziło o !ping? Listę pokaże !help."),
+    ("!lang",
+     "Missing argument: language.\n\nUsage: !lang pl|en — more with !help lang",
+     "Brakuje argumentu: language.\n\nUżycie: !lang pl|en — więcej: !help lang"),
+    ("!lang de",
+     "language cannot be de; choose one of: pl, en.\n\nUsage: !lang pl|en — more with !help lang",
+     "language nie może mieć wartości de; wybierz jedną z: pl, en.\n\nUżycie: !lang pl|en — więcej: !help lang"),
+    ("!ping **now** <b>x</b>",
+     "I did not expect: **now** <b>x</b>\n\nUsage: !ping — more with !help ping",
+     "Nie spodziewałem się: **now** <b>x</b>\n\nUżycie: !ping — więcej: !help ping"),
+    ('!help "social housing',
+     'A quote opened at character 7 is never closed ("). Close it or remove it.',
+     'Cudzysłów otwarty na znaku 7 nie został zamknięty ("). Zamknij go albo usuń.'),
+    ("!ping\nsecond line",
+     "This command takes one line only.\n\nUsage: !ping — more with !help ping",
+     "To polecenie przyjmuje tylko jedną linię.\n\nUżycie: !ping — więcej: !help ping"),
+    ("!status",
+     "Only a user with the moderator role (or higher) may use this command here; in this room you are: leader.",
+     "Tego polecenia może tu użyć tylko moderator (lub wyższa rola); w tym pokoju jesteś: lider."),
+]
+
+
+@pytest.mark.parametrize("message, english, polish", ERRORS, ids=[e[0].split("\n")[0] for e in ERRORS])
+async def test_errors_are_short_and_clear_in_both_languages(open_console, message, english, polish):
+    console = await open_console(LEADER, language="en")
+    assert await say(console, message) == english
+    await say(console, "!lang pl")
+    assert await say(console, message) == polish
+
+
+async def test_status_is_for_admins(open_console):
+    admin = await open_console(ADMIN, language="en")
+    await say(admin, "!ping")
+    text = await say(admin, "!status")
+    assert text.startswith("Up for 0h 0m ")
+    assert "serving 1 leader room(s); 1 command(s) handled since start; last sync — s ago." in text
+
+
+async def test_user_text_in_a_reply_is_escaped_in_html(open_console):
+    console = await open_console(LEADER, language="en")
+    incoming_text = "!ping [click](https://evil.example) <img src=x>"
+    outgoing = await console.hub.execute(Incoming("$e", CONSOLE_ROOM, LEADER, incoming_text, 0))
+    _plain, html = render_markdown(outgoing[0].markdown)
+    assert "<a" not in html and "<img" not in html
+    assert "[click](https://evil.example) &lt;img src=x&gt;" in html
+
+
+# --- leaders-hub console as a process --------------------------------------------------------------
+
+
+def run_console(config: Path, stdin: str, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERS_HUB_")}
+    return subprocess.run([sys.executable, "-m", "bot.cli", "console", "-c", str(config), *args],
+                          input=stdin, capture_output=True, text=True, env=env, cwd=config.parent, timeout=120)
+
+
+def test_the_console_command_reads_stdin_and_prints_replies(tmp_path):
+    config = write_config(tmp_path)
+    # Without --user the operator is the first admin of the config (who may use !status).
+    result = run_console(config, "!ping\nhello there\n!lang en\n!whoami\n!status\n!help \\\nping\n")
+    assert result.returncode == 0, result.stderr
+    blocks = result.stdout.rstrip("\n").split("\n\n")
+    assert blocks[0].startswith("pong! Twoja wiadomość dotarła do mnie po ")
+    assert blocks[1] == "From now on I will answer you in English."
+    assert blocks[2] == "You are @admin:localhost; your role in this room: admin; language: en."
+    assert blocks[3].startswith("Up for ")
+    # A line ending in a backslash continues on the next one: `!help` + `ping` on a second line.
+    assert blocks[4].startswith("!ping — checks that the bot is alive")
+    assert len(blocks) == 6  # help ping has two paragraphs; "hello there" got no answer
+    assert "console-test-password" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    # What the process stored is in the file for the next one.
+    with sqlite3.connect(tmp_path / "data" / "hub.db") as conn:
+        assert dict(conn.execute("SELECT user_id, language FROM user_settings")) == {ADMIN: "en"}
+
+
+def test_the_console_with_a_broken_config_says_what_is_wrong(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[matrix]\nuser_id = "hub"\npassword = "p"\n')
+    result = run_console(config, "!ping\n")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"{config}:2: [matrix] user_id must be a Matrix user id like @hub:example.org" in result.stderr

@@ -1,0 +1,247 @@
+"""The runtime's tables on a real SQLite file and on a real PostgreSQL server: migrations and repositories."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from storage import db
+from storage.models import RoleGrant
+from storage.runtime import InboxRepository, RoleRepository, SettingsRepository, StateRepository
+from tests.pg import postgres_server  # noqa: F401  (the fixture)
+
+RUNTIME_TABLES = {"bot_state", "inbox", "user_settings", "role_grants"}
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(db._alembic_config()).get_current_head()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, or a new database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    server = request.getfixturevalue("postgres_server")
+    return server.create_database("runtime")
+
+
+@pytest.fixture
+async def engine(database_url):
+    engine = db.make_engine(database_url)
+    await db.upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine):
+    async with db.make_sessionmaker(engine)() as session:
+        yield session
+
+
+async def table_names(engine) -> set[str]:
+    async with engine.connect() as conn:
+        return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+
+
+async def test_migrations_create_the_runtime_tables_on_an_empty_database(database_url):
+    engine = db.make_engine(database_url)
+    try:
+        assert await db.current_revision(engine) is None
+        await db.upgrade(engine)
+        assert RUNTIME_TABLES <= await table_names(engine)
+        assert await db.current_revision(engine) == head_revision()
+    finally:
+        await engine.dispose()
+
+
+async def test_migrations_are_idempotent_and_keep_the_data(engine):
+    async with db.make_sessionmaker(engine)() as session:
+        await StateRepository(session).set("next_batch", "s72594_4483_1934")
+        await session.commit()
+    await db.upgrade(engine)  # again: nothing to do, nothing lost
+    await db.upgrade(engine)
+    assert await db.current_revision(engine) == head_revision()
+    async with db.make_sessionmaker(engine)() as session:
+        assert await StateRepository(session).get("next_batch") == "s72594_4483_1934"
+
+
+async def test_state_survives_a_new_engine(database_url):
+    """What one process committed, the next one (a restart) reads."""
+    first = db.make_engine(database_url)
+    await db.upgrade(first)
+    async with db.make_sessionmaker(first)() as session:
+        await StateRepository(session).set("next_batch", "token-1")
+        await StateRepository(session).set("next_batch", "token-2")
+        await session.commit()
+    await first.dispose()
+    second = db.make_engine(database_url)
+    try:
+        async with db.make_sessionmaker(second)() as session:
+            state = StateRepository(session)
+            assert await state.get("next_batch") == "token-2"
+            assert await state.get("never-set") is None
+    finally:
+        await second.dispose()
+
+
+async def test_the_inbox_walks_a_command_from_pending_to_done(engine):
+    sessions = db.make_sessionmaker(engine)
+    async with sessions() as session:
+        inbox = InboxRepository(session)
+        inbox.add(event_id="$b", room_id="!r:x", sender="@anna:x", kind="command", body="!help",
+                  origin_ts=2_000)
+        inbox.add(event_id="$a", room_id="!r:x", sender="@anna:x", kind="command", body="!ping",
+                  origin_ts=1_000, thread_root="$root")
+        inbox.add(event_id="$c", room_id="!r:x", sender="@bob:x", kind="undecryptable", body="", origin_ts=3_000)
+        await session.commit()
+
+    async with sessions() as session:
+        inbox = InboxRepository(session)
+        assert await inbox.known_ids(["$a", "$zzz", "$c"]) == {"$a", "$c"}
+        assert await inbox.known_ids([]) == set()
+        # Oldest first, so a restart answers in the order people asked.
+        assert [row.event_id for row in await inbox.unfinished()] == ["$a", "$b", "$c"]
+        row = await inbox.get("$a")
+        assert (row.status, row.thread_root, row.body, row.received_at is not None) == ("pending", "$root", "!ping",
+                                                                                       True)
+        reply = [{"markdown": "pong!", "kind": "text", "mentions": [], "extra": {"pong": {"ms": 1}}}]
+        await inbox.record_reply("$a", "ping", "ok", reply)
+        await inbox.record_reply("$c", None, "undecryptable", [])
+        await session.commit()
+
+    async with sessions() as session:
+        inbox = InboxRepository(session)
+        row = await inbox.get("$a")
+        assert (row.status, row.command, row.outcome) == ("replied", "ping", "ok")
+        assert json.loads(row.reply) == reply
+        # Replied but not yet delivered is still unfinished: a crash here resends, never re-runs.
+        assert [r.event_id for r in await inbox.unfinished()] == ["$a", "$b", "$c"]
+        await inbox.mark_done("$a")
+        await inbox.mark_done("$c")
+        await session.commit()
+
+    async with sessions() as session:
+        inbox = InboxRepository(session)
+        done = await inbox.get("$a")
+        assert done.status == "done" and done.finished_at is not None
+        assert [r.event_id for r in await inbox.unfinished()] == ["$b"]
+        assert await inbox.get("$nope") is None
+
+
+async def test_the_same_event_cannot_enter_the_inbox_twice(engine):
+    sessions = db.make_sessionmaker(engine)
+    async with sessions() as session:
+        InboxRepository(session).add(event_id="$a", room_id="!r:x", sender="@a:x", kind="command", body="!ping",
+                                     origin_ts=1)
+        await session.commit()
+    async with sessions() as session:
+        InboxRepository(session).add(event_id="$a", room_id="!r:x", sender="@a:x", kind="command", body="!ping",
+                                     origin_ts=1)
+        with pytest.raises(IntegrityError):
+            await session.commit()
+
+
+async def test_a_rolled_back_command_leaves_nothing(engine):
+    sessions = db.make_sessionmaker(engine)
+    async with sessions() as session:
+        await SettingsRepository(session).set_language("@anna:x", "en")
+        await RoleRepository(session).grant("@anna:x", "coordinator", by="@mod:x")
+        await session.flush()
+        await session.rollback()
+    async with sessions() as session:
+        assert await SettingsRepository(session).get("@anna:x") is None
+        assert await RoleRepository(session).roles_of("@anna:x") == set()
+
+
+async def test_user_settings(session):
+    settings = SettingsRepository(session)
+    assert await settings.get("@anna:x") is None
+    await settings.set_language("@anna:x", "en")
+    await settings.set_timezone("@anna:x", "Europe/London")
+    await settings.set_timezone("@bob:x", "Europe/Warsaw")
+    await session.commit()
+    await settings.set_language("@anna:x", "pl")
+    await session.commit()
+    anna, bob = await settings.get("@anna:x"), await settings.get("@bob:x")
+    assert (anna.language, anna.timezone) == ("pl", "Europe/London")
+    assert (bob.language, bob.timezone) == (None, "Europe/Warsaw")
+
+
+async def test_role_grants(session):
+    roles = RoleRepository(session)
+    assert await roles.grant("@anna:x", "coordinator", by="@mod:x") is True
+    assert await roles.grant("@anna:x", "coordinator", by="@other:x") is False  # already has it
+    assert await roles.grant("@anna:x", "moderator", by="@admin:x") is True
+    assert await roles.grant("@bob:x", "coordinator", by="@mod:x") is True
+    await session.commit()
+    assert await roles.roles_of("@anna:x") == {"coordinator", "moderator"}
+    grants = await roles.all()
+    assert [g.user_id for g in grants] == ["@anna:x", "@anna:x", "@bob:x"]  # by user
+    assert sorted((g.user_id, g.role, g.granted_by) for g in grants) == [
+        ("@anna:x", "coordinator", "@mod:x"), ("@anna:x", "moderator", "@admin:x"), ("@bob:x", "coordinator", "@mod:x"),
+    ]
+    assert all(g.granted_at is not None for g in await roles.all())
+    assert await roles.revoke("@anna:x", "moderator") is True
+    assert await roles.revoke("@anna:x", "moderator") is False
+    await session.commit()
+    assert await roles.roles_of("@anna:x") == {"coordinator"}
+    assert await roles.roles_of("@nobody:x") == set()
+
+
+async def test_the_database_refuses_a_duplicate_grant(session):
+    session.add(RoleGrant(user_id="@anna:x", role="coordinator", granted_by="@a:x"))
+    session.add(RoleGrant(user_id="@anna:x", role="coordinator", granted_by="@b:x"))
+    with pytest.raises(IntegrityError):
+        await session.commit()
+
+
+async def test_long_and_unicode_values_round_trip(session):
+    body = "!share Kawiarnia dla seniorów „Złota Jesień” 🌼\n" + "Opis: " + "ż" * 20_000
+    InboxRepository(session).add(event_id="$u", room_id="!r:x", sender="@żaneta:x", kind="command", body=body,
+                                 origin_ts=2**41)
+    await session.commit()
+    row = await InboxRepository(session).get("$u")
+    await session.refresh(row)
+    assert row.body == body and row.origin_ts == 2**41 and row.sender == "@żaneta:x"
+
+
+async def test_sqlite_runs_in_wal_mode(tmp_path):
+    engine = db.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}")
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_the_hub_answers_and_remembers_on_postgresql(postgres_server, tmp_path):  # noqa: F811
+    """The whole command path on PostgreSQL, its URL given in the environment as an operator would."""
+    from bot.app import Hub
+    from bot.config import parse_config
+    from bot.console import ConsoleTransport
+
+    url = postgres_server.create_database("hub")
+    text = '[matrix]\nuser_id = "@hub:localhost"\npassword = "p"\n[bot]\nlanguage = "en"\n'
+    config = parse_config(text, tmp_path / "config.toml", env={"LEADERS_HUB_DATABASE_URL": url})
+    hub = await Hub.create(config)
+    try:
+        console = ConsoleTransport(hub, "@anna:localhost", tmp_path)
+        assert await console.handle("!jezyk pl") == ["Od teraz będę Ci odpowiadać po polsku."]
+        assert await console.handle("!lang") == [
+            "Brakuje argumentu: language.\n\nUżycie: !lang pl|en — więcej: !help lang"]
+    finally:
+        await hub.close()
+    hub = await Hub.create(config)  # a restart
+    try:
+        console = ConsoleTransport(hub, "@anna:localhost", tmp_path)
+        assert await console.handle("!whoami") == [
+            "Jesteś @anna:localhost; Twoja rola w tym pokoju: lider; język: pl."]
+    finally:
+        await hub.close()
