@@ -1,0 +1,86 @@
+"""``!mod kick|ban|unban <user> [reason] [in:all]`` and ``!mod redact <event> [reason]``."""
+
+from __future__ import annotations
+
+import hashlib
+
+from bot import matrix_admin
+from bot.checks import Chain, Checked, Scoped, event_ref, reason, user
+from bot.context import Context
+from bot.reply import md_code
+from bot.router import Arg
+
+from . import mod
+from .common import Result, failure, report, room_name
+
+USER_AND_REASON = [Arg("user", converter=user), Arg("reason", optional=True, rest=True, converter=reason)]
+
+
+def _reason(why: Scoped | None) -> str | None:
+    return why.text if why else None
+
+
+async def _act(ctx: Context, checked: Checked, action: str, why: Scoped | None) -> None:
+    target = checked.user_id
+    assert target is not None
+    results: list[Result] = []
+    for room_id in checked.rooms:
+        state = checked.states.get(room_id)
+        membership = state.membership(target) if state else None
+        if action == "kick" and membership not in ("join", "invite", "knock"):
+            results.append(Result(room_id, "failed", ctx.t("moderation.not_member", user=md_code(target)),
+                                  {"key": "moderation.not_member", "params": {"user": target}}))
+            continue
+        if action == "unban" and membership != "ban":
+            results.append(Result(room_id, "failed", ctx.t("moderation.not_banned", user=md_code(target)),
+                                  {"key": "moderation.not_banned", "params": {"user": target}}))
+            continue
+        try:
+            if action == "kick":
+                await matrix_admin.kick(ctx.transport, room_id, target, _reason(why))
+            elif action == "ban":
+                await matrix_admin.ban(ctx.transport, room_id, target, _reason(why))
+            else:
+                await matrix_admin.unban(ctx.transport, room_id, target)
+        except matrix_admin.MatrixActionError as error:
+            results.append(failure(ctx, room_id, error))
+            continue
+        results.append(Result(room_id, "done", ctx.t(f"moderation.{action}.done", user=md_code(target),
+                                                     room=room_name(ctx, room_id))))
+    await report(ctx, action, checked, results, reason=_reason(why))
+
+
+@mod.sub("kick", aliases=("wyrzuc", "wyrzuć"), args=USER_AND_REASON,
+         checks=Chain("kick", target="user", bot_power="kick"))
+async def kick(ctx: Context, checked: Checked, _user, why: Scoped | None) -> None:
+    await _act(ctx, checked, "kick", why)
+
+
+@mod.sub("ban", aliases=("zbanuj", "zablokuj"), args=USER_AND_REASON,
+         checks=Chain("ban", target="user", bot_power="ban"))
+async def ban(ctx: Context, checked: Checked, _user, why: Scoped | None) -> None:
+    await _act(ctx, checked, "ban", why)
+
+
+@mod.sub("unban", aliases=("odbanuj", "odblokuj"), args=USER_AND_REASON,
+         checks=Chain("unban", target="user", bot_power="unban", members=("ban",)))
+async def unban(ctx: Context, checked: Checked, _user, why: Scoped | None) -> None:
+    await _act(ctx, checked, "unban", why)
+
+
+@mod.sub("redact", aliases=("wymaz", "wymaż", "ukryj"),
+         args=[Arg("event", converter=event_ref), Arg("reason", optional=True, rest=True)],
+         checks=Chain("redact", target="event", bot_power="redact", allow_self=True, allow_bot=True))
+async def redact(ctx: Context, checked: Checked, _event, why: str | None) -> None:
+    room_id = checked.rooms[0]
+    event_id = (checked.event or {}).get("event_id", "")
+    # The same command redacts with the same transaction id, so a retry after a crash is not a second redaction.
+    txn = "lh-redact-" + hashlib.sha256(ctx.incoming.event_id.encode()).hexdigest()[:32]
+    try:
+        await matrix_admin.redact(ctx.transport, room_id, event_id, why, txn_id=txn)
+        result = Result(room_id, "done", ctx.t("moderation.redact.done", event=md_code(event_id),
+                                               user=md_code(checked.user_id or ""), room=room_name(ctx, room_id)),
+                        {"key": "moderation.redact.detail", "params": {"event": event_id}})
+    except matrix_admin.MatrixActionError as error:
+        result = failure(ctx, room_id, error)
+    await report(ctx, "redact", checked, [result], reason=why)

@@ -1,0 +1,247 @@
+"""``!mod mute <user> <duration>`` and ``!mod unmute <user>``, and the job that lifts mutes on time.
+
+A mute sets the user's power level to one below what ``m.room.message`` needs and keeps, in the
+database, the entry they had before (or that they had none). The row is committed *before* the power
+level changes, so a crash in between can never lose the level to restore. The lifting job reads the
+database — not a timer — every second, so a mute ends on time while the bot runs and at the first
+second after a start when it ended while the bot was down. It restores the level only if it is still
+the muted one (someone who changed it by hand in the meantime wins) and writes an ``unmute`` case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from typing import Any
+
+from bot import matrix_admin
+from bot.args import fold
+from bot.checks import Chain, Checked, Scoped, reason, user
+from bot.context import Context
+from bot.errors import UsageError
+from bot.reply import md_code
+from bot.router import Arg
+from storage.moderation import AuditRepository, MuteRepository
+
+from . import commands, mod
+from .common import Result, failure, now_ms, report, room_name, when
+
+log = logging.getLogger(__name__)
+
+UNITS = {"s": 1, "sec": 1, "sek": 1, "m": 60, "min": 60, "h": 3600, "g": 3600, "godz": 3600, "d": 86400,
+         "dn": 86400, "dni": 86400, "dzien": 86400, "w": 604800, "tyg": 604800}
+MAX_SECONDS = 366 * 86400
+_PART = re.compile(r"(\d+)\s*([a-z]+)")
+POLL_SECONDS = 1.0
+RETRY_SECONDS = 30.0
+
+
+def parse_duration(text: str) -> int:
+    """``30s``, ``10m``, ``2h``, ``1d``, ``1h30m`` (Polish units too: ``2godz``, ``3dni``) → seconds."""
+    folded = fold(text).replace(" ", "")
+    if not re.fullmatch(r"(\d+[a-z]+)+", folded):
+        raise ValueError(text)
+    total = 0
+    for number, unit in _PART.findall(folded):
+        if unit not in UNITS:
+            raise ValueError(text)
+        total += int(number) * UNITS[unit]
+    if not 0 < total <= MAX_SECONDS:
+        raise ValueError(text)
+    return total
+
+
+def duration(raw: str, _ctx: Any = None) -> int:
+    try:
+        return parse_duration(raw)
+    except ValueError:
+        raise UsageError("moderation.bad_duration", value=md_code(raw)) from None
+
+
+def format_duration(seconds: int) -> str:
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return " ".join(parts) or "0s"
+
+
+# ----- muting and lifting (Matrix + database) ------------------------------------------------
+
+async def apply_mute(hub: Any, transport: Any, room_id: str, user_id: str, ends_at_ms: int, by: str,
+                     event_id: str | None, why: str | None) -> int:
+    """Mute (or extend a mute); returns the muted level. The original entry is kept from the first mute."""
+    async with matrix_admin.power_lock(transport, room_id):
+        content = await matrix_admin.read_power_levels(transport, room_id)
+        power = matrix_admin.PowerLevels(content)
+        muted = power.mute_level
+        async with hub.sessions() as session:  # committed before the level changes: nothing to lose in a crash
+            mutes = MuteRepository(session)
+            existing = await mutes.active(room_id, user_id)
+            if existing is not None:
+                existing.ends_at_ms, existing.muted_level = ends_at_ms, muted
+                mute_id, new = existing.id, False
+            else:
+                row = mutes.add(room_id=room_id, user_id=user_id, previous_level=power.entry(user_id),
+                                muted_level=muted, ends_at_ms=ends_at_ms, created_by=by, event_id=event_id,
+                                reason=why)
+                await session.flush()
+                mute_id, new = row.id, True
+            await session.commit()
+        if power.entry(user_id) != muted:
+            try:
+                await matrix_admin.put_power_levels(transport, room_id,
+                                                    matrix_admin.with_user_level(content, user_id, muted))
+            except matrix_admin.MatrixActionError:
+                if new:  # it never took effect: nothing to lift later
+                    async with hub.sessions() as session:
+                        row = await MuteRepository(session).get(mute_id)
+                        if row is not None:
+                            MuteRepository.lift(row, by)
+                            await session.commit()
+                raise
+    return muted
+
+
+async def restore_level(transport: Any, room_id: str, user_id: str, muted_level: int,
+                        previous_level: int | None) -> bool:
+    """Put back the entry the user had before the mute, if their level is still the muted one.
+    Returns whether it changed anything."""
+    async with matrix_admin.power_lock(transport, room_id):
+        content = await matrix_admin.read_power_levels(transport, room_id)
+        if matrix_admin.PowerLevels(content).entry(user_id) != muted_level:
+            return False
+        await matrix_admin.put_power_levels(transport, room_id,
+                                            matrix_admin.with_user_level(content, user_id, previous_level))
+        return True
+
+
+async def lift_mute(hub: Any, transport: Any, mute_id: int) -> None:
+    """The job's side: restore, mark lifted and write the case, in one transaction of its own."""
+    async with hub.sessions() as session:
+        mute = await MuteRepository(session).get(mute_id)
+        if mute is None or mute.lifted_at is not None:
+            return
+        restored = await restore_level(transport, mute.room_id, mute.user_id, mute.muted_level, mute.previous_level)
+        MuteRepository.lift(mute, transport.user_id)
+        key = "moderation.unmute.expired" if restored else "moderation.unmute.expired_changed"
+        await AuditRepository(session).record(
+            actor=transport.user_id, action="unmute", target=mute.user_id, room_id=mute.room_id,
+            detail={"key": key, "params": {"level": level_param(mute.previous_level)}},
+            event_id=mute.event_id, command=None)
+        await session.commit()
+    log.info("mute %s of %s in %s ended (%s)", mute_id, mute.user_id, mute.room_id,
+             "level restored" if restored else "level had been changed meanwhile")
+
+
+def level_param(level: int | None) -> int | str:
+    """A power-level entry for a message: the number, or the key that says there was none."""
+    return "moderation.level.none" if level is None else level
+
+
+@commands.background
+async def lift_ended_mutes(hub: Any) -> None:
+    """Every second: lift the mutes whose time is up (the database is the truth, so a restart catches up)."""
+    transport = hub.transport
+    if not matrix_admin.available(transport):
+        return  # the console cannot change power levels; the bot lifts them when it runs
+    stopping: asyncio.Event | None = getattr(transport, "stopping", None)
+    retry_at: dict[int, float] = {}
+    while not (stopping and stopping.is_set()):
+        try:
+            async with hub.sessions() as session:
+                due = [m.id for m in await MuteRepository(session).due(now_ms())]
+            for mute_id in due:
+                if retry_at.get(mute_id, 0) > time.monotonic():
+                    continue
+                try:
+                    await lift_mute(hub, transport, mute_id)
+                    retry_at.pop(mute_id, None)
+                except matrix_admin.MatrixActionError as error:
+                    log.warning("cannot lift mute %s yet (%s); retrying in %.0f s", mute_id, error, RETRY_SECONDS)
+                    retry_at[mute_id] = time.monotonic() + RETRY_SECONDS
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("lifting mutes failed; retrying")
+        if stopping is not None:
+            try:
+                await asyncio.wait_for(stopping.wait(), timeout=POLL_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+        else:
+            await asyncio.sleep(POLL_SECONDS)
+
+
+# ----- the commands --------------------------------------------------------------------------
+
+@mod.sub("mute", aliases=("wycisz",),
+         args=[Arg("user", converter=user), Arg("duration", converter=duration),
+               Arg("reason", optional=True, rest=True, converter=reason)],
+         checks=Chain("mute", target="user", bot_power="power_levels"))
+async def mute(ctx: Context, checked: Checked, _user, seconds: int, why: Scoped | None) -> None:
+    target = checked.user_id
+    assert target is not None
+    ends = now_ms() + seconds * 1000
+    text_reason = why.text if why else None
+    results: list[Result] = []
+    for room_id in checked.rooms:
+        try:
+            level = await apply_mute(ctx.hub, ctx.transport, room_id, target, ends, ctx.sender, ctx.incoming.event_id,
+                                     text_reason)
+        except matrix_admin.MatrixActionError as error:
+            results.append(failure(ctx, room_id, error))
+            continue
+        results.append(Result(room_id, "done",
+                              ctx.t("moderation.mute.done", user=md_code(target), room=room_name(ctx, room_id),
+                                    until=when(ctx, ends / 1000), duration=format_duration(seconds), level=level),
+                              {"key": "moderation.mute.detail",
+                               "params": {"duration": format_duration(seconds), "level": level}}))
+    await report(ctx, "mute", checked, results, reason=text_reason)
+
+
+@mod.sub("unmute", aliases=("odcisz", "wylacz-wyciszenie"),
+         args=[Arg("user", converter=user), Arg("reason", optional=True, rest=True, converter=reason)],
+         checks=Chain("unmute", target="user", bot_power="power_levels"))
+async def unmute(ctx: Context, checked: Checked, _user, why: Scoped | None) -> None:
+    target = checked.user_id
+    assert target is not None
+    mutes = MuteRepository(ctx.session)
+    results: list[Result] = []
+    lifted = []
+    for room_id in checked.rooms:
+        active = await mutes.active(room_id, target)
+        state = checked.states.get(room_id)
+        try:
+            if active is not None:
+                await restore_level(ctx.transport, room_id, target, active.muted_level, active.previous_level)
+                lifted.append(active)
+                level = active.previous_level
+            elif state is not None and (state.power.entry(target) or 0) < state.power.message_level \
+                    and state.power.entry(target) is not None:
+                # Silenced by hand (an entry below what messages need), not by me: back to the room's default.
+                await _remove_entry(ctx.transport, room_id, target)
+                level = None
+            else:
+                results.append(Result(room_id, "failed", ctx.t("moderation.unmute.not_muted", user=md_code(target)),
+                                      {"key": "moderation.unmute.not_muted", "params": {"user": target}}))
+                continue
+        except matrix_admin.MatrixActionError as error:
+            results.append(failure(ctx, room_id, error))
+            continue
+        shown = ctx.t("moderation.level.none") if level is None else str(level)
+        results.append(Result(room_id, "done", ctx.t("moderation.unmute.done", user=md_code(target),
+                                                     room=room_name(ctx, room_id), level=shown),
+                              {"key": "moderation.unmute.detail", "params": {"level": level_param(level)}}))
+    for active in lifted:
+        MuteRepository.lift(active, ctx.sender)
+    await report(ctx, "unmute", checked, results, reason=why.text if why else None)
+
+
+async def _remove_entry(transport: Any, room_id: str, user_id: str) -> None:
+    async with matrix_admin.power_lock(transport, room_id):
+        content = await matrix_admin.read_power_levels(transport, room_id)
+        await matrix_admin.put_power_levels(transport, room_id, matrix_admin.with_user_level(content, user_id, None))
