@@ -114,6 +114,7 @@ def format_local(dt: datetime) -> str:
 
 _UNITS: dict[str, timedelta] = {}
 for _words, _unit in (
+    ("s sec secs second seconds sekunda sekunde sekundy sekund", timedelta(seconds=1)),
     ("m min mins minute minutes minuta minute minuty minut minutke minutki", timedelta(minutes=1)),
     ("h hr hrs hour hours godz godzina godzine godziny godzin g", timedelta(hours=1)),
     ("d day days dzien dni dnia doba dobe doby dob", timedelta(days=1)),
@@ -152,7 +153,10 @@ def _parse_span(text: str) -> timedelta | None:
             return None
     if pending is not None or not seen:
         return None
-    # Whole minutes only: nobody schedules to the second.
+    if total.total_seconds() % 60:
+        # Seconds were named ("in 30 seconds": a test or a quick check): keep them, whole seconds.
+        return timedelta(seconds=round(total.total_seconds()))
+    # Otherwise whole minutes: nobody schedules to the second.
     return timedelta(minutes=round(total.total_seconds() / 60))
 
 
@@ -185,10 +189,10 @@ def parse_offsets(text: str) -> tuple[timedelta, ...]:
 
 def format_duration(delta: timedelta) -> str:
     """``timedelta(days=1, minutes=90)`` → ``1d1h30m``: the compact form the parser reads back."""
-    minutes = int(delta.total_seconds() // 60)
+    minutes, seconds = divmod(int(delta.total_seconds()), 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    parts = [f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m")) if n]
+    parts = [f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")) if n]
     return "".join(parts) or "0m"
 
 
@@ -253,7 +257,9 @@ def parse_when(
         span = _parse_span(relative["span"])
         if span is None or span <= timedelta(0):
             raise EventError("events.error.when_invalid", value=text)
-        return shift_wall(local_now.replace(second=0, microsecond=0), span)
+        base = local_now.replace(microsecond=0) if span.total_seconds() % 60 else local_now.replace(second=0,
+                                                                                                    microsecond=0)
+        return shift_wall(base, span)
 
     match = _DATE_TIME.match(folded) or _TIME_DATE.match(folded)
     if match:

@@ -1,0 +1,115 @@
+"""What events look like in a room: previews, announcements, reminders, details."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from babel.dates import format_datetime
+
+from bot.reply import md_code, md_escape
+
+from .form import EventDraft
+from .timeparse import format_duration, get_zone
+
+RSVP_KEYS = {"✅": "yes", "✔️": "yes", "👍": "yes", "❔": "maybe", "❓": "maybe", "❌": "no", "👎": "no"}
+
+
+def when_text(moment: datetime, lang: str, zone: str | None = None) -> str:
+    local = moment.astimezone(get_zone(zone)) if zone else moment
+    pattern = "EEEE d MMMM y, HH:mm" if lang == "pl" else "EEEE d MMMM y, HH:mm"
+    return f"{format_datetime(local, pattern, locale=lang)} ({local.tzinfo.key})"  # type: ignore[union-attr]
+
+
+def times_line(t, lang: str, moment: datetime, bot_zone: str, user_zone: str | None = None) -> str:
+    """The time in the event's zone and, where different, in the reader's or the bot's zone."""
+    text = when_text(moment, lang)
+    other = user_zone or bot_zone
+    if other and other != moment.tzinfo.key:  # type: ignore[union-attr]
+        text += " = " + when_text(moment, lang, other)
+    return text
+
+
+def describe(t, lang: str, draft: EventDraft, bot_zone: str, rooms: list[str] | None = None,
+             user_zone: str | None = None, start: datetime | None = None) -> list[str]:
+    start = start or draft.start
+    lines = [t(lang, "events.show.start", value=times_line(t, lang, start, bot_zone, user_zone))]
+    if draft.duration:
+        lines.append(t(lang, "events.show.end", value=when_text(draft.end_of(start), lang),
+                       duration=format_duration(draft.duration)))
+    if draft.place:
+        lines.append(t(lang, "events.show.place", value=md_escape(draft.place)))
+    if draft.link:
+        lines.append(t(lang, "events.show.link", value=draft.link))
+    if draft.registration_until:
+        lines.append(t(lang, "events.show.registration", value=when_text(draft.registration_until, lang)))
+    if draft.registration_link:
+        lines.append(t(lang, "events.show.registration_link", value=draft.registration_link))
+    if draft.repeat:
+        lines.append(t(lang, "events.show.repeat", value=md_code(draft.repeat.rule)))
+    if draft.reminders:
+        lines.append(t(lang, "events.show.reminders",
+                       value=", ".join(format_duration(r) for r in draft.reminders)))
+    if rooms is not None:
+        lines.append(t(lang, "events.show.rooms", value=", ".join(md_code(r) for r in rooms)))
+    if draft.description:
+        lines.append("")
+        lines.append(md_escape(draft.description))
+    return lines
+
+
+def render_send(t, lang, row, event, draft: EventDraft | None, announcement, rsvps, late: bool):
+    """The text of one scheduled send and whom it mentions."""
+    late_mark = " " + t(lang, "events.late") if late else ""
+    mentions: list[str] = []
+    if announcement is not None:
+        return f"📣{late_mark} " + md_escape(announcement.text), mentions
+    assert event is not None and draft is not None
+    title = md_escape(draft.title)
+    occurrence = row.occurrence.astimezone(draft.start.tzinfo) if row.occurrence else draft.start
+    if row.kind == "announce":
+        lines = [t(lang, "events.post.announce", title=title, id=event.id) + late_mark, ""]
+        lines += describe(t, lang, draft, draft.zone)
+        lines += ["", t(lang, "events.post.rsvp_hint", id=event.id)]
+    elif row.kind == "reminder":
+        yes = rsvps.get("yes", [])
+        mentions = list(yes)
+        lines = [t(lang, "events.post.reminder", title=title, id=event.id,
+                   when=when_text(occurrence, lang)) + late_mark]
+        if draft.place:
+            lines.append(t(lang, "events.show.place", value=md_escape(draft.place)))
+        if draft.link:
+            lines.append(t(lang, "events.show.link", value=draft.link))
+        if draft.registration_link:
+            lines.append(t(lang, "events.show.registration_link", value=draft.registration_link))
+        if yes:
+            lines.append(t(lang, "events.post.coming", users=", ".join(yes)))
+    elif row.kind == "registration":
+        lines = [t(lang, "events.post.registration", title=title, id=event.id,
+                   when=when_text(draft.registration_until, lang) if draft.registration_until else "—") + late_mark]
+        if draft.registration_link:
+            lines.append(t(lang, "events.show.registration_link", value=draft.registration_link))
+    elif row.kind == "cancel":
+        lines = [t(lang, "events.post.cancelled", title=title, id=event.id, when=when_text(draft.start, lang))]
+        if event.cancel_reason:
+            lines.append(t(lang, "events.post.reason", reason=md_escape(event.cancel_reason)))
+    else:  # update
+        lines = [t(lang, "events.post.updated", title=title, id=event.id), ""]
+        lines += describe(t, lang, draft, draft.zone)
+    return "\n".join(lines), mentions
+
+
+def skipped_notice(t, lang, row, event, announcement) -> str:
+    what = md_escape(event.title) if event else md_escape((announcement.text or "")[:60])
+    return t(lang, "events.post.skipped", what=what, kind=row.kind, room=md_code(row.room_id),
+             due=row.due_at.strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def next_start(draft: EventDraft, now: datetime) -> datetime | None:
+    """The next occurrence that has not ended (a single event: its start until it is over)."""
+    from .recurrence import next_occurrence
+    from .timeparse import utc
+
+    length = draft.duration or timedelta(0)
+    if draft.repeat is None:
+        return draft.start if utc(draft.start) + length > utc(now) else None
+    return next_occurrence(draft.start, draft.repeat, utc(now) - length)

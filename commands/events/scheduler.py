@@ -1,0 +1,160 @@
+"""The timer of announcements and reminders: APScheduler 3 over the ``scheduled_sends`` table.
+
+The table is the truth; the scheduler only wakes us. It starts after login and
+the first sync (a background job of the events feature), rebuilds its jobs
+from every planned row, and on each wake-up decides again from the row:
+sent once (status moves to sent/late in the same transaction that records
+the Matrix event id), late within the grace window and marked so, or skipped
+and the coordinator told — never silently dropped, never doubled. A send
+retried after a crash carries the same transaction id, so the homeserver
+drops the copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from storage.models import EventMessage, HubEvent, ScheduledSend, utcnow
+
+from .planner import decide_late
+from .render import render_send, skipped_notice
+from .store import EventStore, as_utc, draft_from_json
+
+log = logging.getLogger(__name__)
+SERVICE = "events.scheduler"
+
+
+class EventScheduler:
+    def __init__(self, hub):
+        self.hub = hub
+        cfg = hub.config["events"]
+        self.grace = timedelta(minutes=cfg["late_grace_minutes"])
+        self.plan_ahead = timedelta(days=cfg["plan_days"])
+        self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self.sending = asyncio.Semaphore(8)
+        # Seconds from due to wake-up of the latest sends, for the benchmark (bounded).
+        self.lateness: deque[float] = deque(maxlen=20000)
+        self.rebuild_seconds: float | None = None
+
+    async def start(self) -> None:
+        # Rebuild first (jobs added before start() are cheaper), then plan further ahead.
+        started = time.perf_counter()
+        async with self.hub.sessions() as session:
+            rows = await EventStore(session).planned()
+        for row in rows:
+            self._add(row.id, as_utc(row.due_at))
+        self.scheduler.start()
+        self.rebuild_seconds = time.perf_counter() - started
+        log.info("scheduler rebuilt %d planned sends in %.3f s", len(rows), self.rebuild_seconds)
+        await self.extend_plans()
+        self.scheduler.add_job(self.extend_plans, "interval", hours=1, id="extend-plans", replace_existing=True,
+                               misfire_grace_time=None, coalesce=True)
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def _add(self, row_id: int, due_at: datetime) -> None:
+        # misfire_grace_time=None: a wake-up that comes late still runs; the row decides what to do.
+        self.scheduler.add_job(self.fire, "date", run_date=max(due_at, datetime.now(timezone.utc)),
+                               args=[row_id, due_at], id=f"send-{row_id}", replace_existing=True,
+                               misfire_grace_time=None)
+
+    async def schedule(self, owner: str, owner_id: int) -> None:
+        """Wake up for the planned sends of one event or announcement (after its command committed)."""
+        async with self.hub.sessions() as session:
+            rows = await EventStore(session).planned(owner, owner_id)
+        for row in rows:
+            self._add(row.id, as_utc(row.due_at))
+
+    def unschedule(self, row_ids: list[int]) -> None:
+        for row_id in row_ids:
+            try:
+                self.scheduler.remove_job(f"send-{row_id}")
+            except Exception:  # already fired or never added
+                pass
+
+    async def extend_plans(self) -> None:
+        """Plan the next weeks of recurring events and announcements (idempotent)."""
+        now = utcnow()
+        async with self.hub.sessions() as session:
+            store = EventStore(session)
+            existing = await store.planned_keys()  # one query, not one per event
+            added = 0
+            for event in await store.confirmed():
+                added += await store.plan(event, now, now + self.plan_ahead, existing)
+            for row in await store.announcements():
+                added += await store.plan_announcement(row, now, now + self.plan_ahead, existing)
+            await session.commit()
+            new_rows = await store.planned() if added else []
+        for row in new_rows:
+            if self.scheduler.running and not self.scheduler.get_job(f"send-{row.id}"):
+                self._add(row.id, as_utc(row.due_at))
+
+    async def fire(self, row_id: int, due_at: datetime | None = None) -> None:
+        woke_at = utcnow()
+        if due_at is not None:
+            self.lateness.append((woke_at - due_at).total_seconds())
+        async with self.sending:
+            try:
+                await self._fire(row_id, woke_at)
+            except Exception:
+                log.exception("scheduled send %s failed; it stays planned and is retried at the next start", row_id)
+
+    async def _fire(self, row_id: int, woke_at: datetime | None = None) -> None:
+        """``woke_at``: when the timer fired. Waiting for a send slot or a rate limit afterwards
+        does not make a send "late": late means the bot was not there when it fell due."""
+        transport = self.hub.transport
+        lang = self.hub.config.language
+        async with self.hub.sessions() as session:
+            row = await session.get(ScheduledSend, row_id)
+            if row is None or row.status != "planned":
+                return  # sent, skipped or cancelled already: never twice
+            now = woke_at or utcnow()
+            decision = decide_late(as_utc(row.due_at), now, self.grace,
+                                   expires_at=as_utc(row.expires_at) if row.expires_at else None)
+            store = EventStore(session)
+            event = await session.get(HubEvent, row.owner_id) if row.owner == "event" else None
+            announcement = None
+            if row.owner == "announcement":
+                from storage.models import Announcement
+
+                announcement = await session.get(Announcement, row.owner_id)
+            if decision == "skip":
+                row.status = "skipped"
+                await session.commit()
+                origin = event.created_room if event else announcement.created_room if announcement else None
+                if origin:
+                    text = skipped_notice(self.hub.translator, lang, row, event, announcement)
+                    await transport.send_notice(origin, text, key=f"skipped|{row.send_key}|{row.room_id}")
+                return
+            rsvps = await store.rsvps(event.id) if event else {}
+            draft = draft_from_json(event.data) if event else None
+            text, mentions = render_send(self.hub.translator, lang, row, event, draft, announcement, rsvps,
+                                         late=decision == "late")
+            matrix_event_id = await transport.send_notice(row.room_id, text, key=f"{row.send_key}|{row.room_id}",
+                                                          mentions=mentions)
+            row.status = "late" if decision == "late" else "sent"
+            row.sent_at = utcnow()
+            row.matrix_event_id = matrix_event_id
+            if event and row.kind in ("announce", "reminder", "registration"):
+                session.add(EventMessage(matrix_event_id=matrix_event_id, event_id=event.id, room_id=row.room_id))
+            await session.commit()
+
+
+async def run_scheduler(hub) -> None:
+    """Background job of the events feature: lives as long as the transport runs."""
+    scheduler = EventScheduler(hub)
+    hub.services[SERVICE] = scheduler
+    await scheduler.start()
+    try:
+        stopping = getattr(hub.transport, "stopping", None)
+        await (stopping.wait() if stopping is not None else asyncio.Event().wait())
+    finally:
+        scheduler.stop()

@@ -1,0 +1,174 @@
+"""Events in the database: drafts to JSON and back, planned sends, RSVPs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Iterable
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Announcement, EventMessage, HubEvent, Rsvp, ScheduledSend, utcnow
+
+from .form import AnnouncementDraft, EventDraft
+from .planner import EventTiming, PlannedSend, plan_announcement, plan_event
+from .recurrence import Recurrence
+from .timeparse import get_zone
+
+ANSWERS = ("yes", "no", "maybe")
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse_dt(value: str | None, zone: str) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(get_zone(zone)) if value else None
+
+
+def draft_to_json(draft: EventDraft, rooms: Iterable[str]) -> str:
+    return json.dumps({
+        "title": draft.title, "zone": draft.zone, "start": _dt(draft.start),
+        "duration": draft.duration.total_seconds() if draft.duration else None,
+        "place": draft.place, "link": draft.link, "description": draft.description,
+        "registration_until": _dt(draft.registration_until), "registration_link": draft.registration_link,
+        "rooms": list(rooms), "reminders": [r.total_seconds() for r in draft.reminders],
+        "repeat": draft.repeat.rule if draft.repeat else None,
+    })
+
+
+def draft_from_json(data: str) -> EventDraft:
+    d = json.loads(data)
+    zone = d["zone"]
+    return EventDraft(
+        title=d["title"], start=_parse_dt(d["start"], zone),
+        duration=timedelta(seconds=d["duration"]) if d.get("duration") is not None else None,
+        place=d.get("place"), link=d.get("link"), description=d.get("description"),
+        registration_until=_parse_dt(d.get("registration_until"), zone),
+        registration_link=d.get("registration_link"), rooms=tuple(d.get("rooms") or ()),
+        reminders=tuple(timedelta(seconds=s) for s in d.get("reminders") or ()),
+        repeat=Recurrence(d["repeat"]) if d.get("repeat") else None,
+    )
+
+
+def announcement_to_json(draft: AnnouncementDraft, rooms: Iterable[str]) -> str:
+    return json.dumps({"when": _dt(draft.when), "zone": draft.when.tzinfo.key,  # type: ignore[union-attr]
+                       "repeat": draft.repeat.rule if draft.repeat else None, "rooms": list(rooms)})
+
+
+def announcement_from_row(row: Announcement) -> AnnouncementDraft:
+    d = json.loads(row.data)
+    return AnnouncementDraft(when=_parse_dt(d["when"], d["zone"]), text=row.text, rooms=tuple(d["rooms"]),
+                             repeat=Recurrence(d["repeat"]) if d.get("repeat") else None)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class EventStore:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def get(self, event_id: int) -> HubEvent | None:
+        return await self.session.get(HubEvent, event_id)
+
+    async def by_source(self, source_event_id: str) -> HubEvent | None:
+        return await self.session.scalar(select(HubEvent).where(HubEvent.source_event_id == source_event_id))
+
+    async def confirmed(self) -> list[HubEvent]:
+        return list(await self.session.scalars(select(HubEvent).where(HubEvent.status == "confirmed")))
+
+    async def all_for_feed(self) -> list[HubEvent]:
+        return list(await self.session.scalars(select(HubEvent).where(HubEvent.status.in_(("confirmed",)))))
+
+    async def planned_keys(self) -> set[tuple[str, str]]:
+        """Every stored (send key, room): lets a whole re-planning pass check existence in memory."""
+        rows = await self.session.execute(select(ScheduledSend.send_key, ScheduledSend.room_id))
+        return {(k, r) for k, r in rows}
+
+    async def add_sends(self, owner: str, owner_id: int, sends: list[PlannedSend], rooms: Iterable[str],
+                        existing: set[tuple[str, str]] | None = None) -> int:
+        """Insert the planned sends that are not stored yet (planning twice adds nothing)."""
+        rooms = list(rooms)
+        keys = [s.id for s in sends]
+        if existing is None:
+            existing = set()
+            if keys:
+                rows = await self.session.execute(select(ScheduledSend.send_key, ScheduledSend.room_id)
+                                                  .where(ScheduledSend.send_key.in_(keys)))
+                existing = {(k, r) for k, r in rows}
+        added = 0
+        for send in sends:
+            for room in rooms:
+                if (send.id, room) in existing:
+                    continue
+                existing.add((send.id, room))
+                self.session.add(ScheduledSend(
+                    send_key=send.id, room_id=room, owner=owner, owner_id=owner_id, kind=send.kind,
+                    due_at=send.due_at.astimezone(timezone.utc),
+                    expires_at=send.expires_at.astimezone(timezone.utc) if send.expires_at else None,
+                    occurrence=send.occurrence.astimezone(timezone.utc) if send.occurrence else None))
+                added += 1
+        return added
+
+    async def plan(self, event: HubEvent, since: datetime, until: datetime,
+                   existing: set[tuple[str, str]] | None = None) -> int:
+        draft = draft_from_json(event.data)
+        timing = EventTiming.of(event.id, draft, as_utc(event.confirmed_at or since))
+        return await self.add_sends("event", event.id, plan_event(timing, since, until), draft.rooms, existing)
+
+    async def plan_announcement(self, row: Announcement, since: datetime, until: datetime,
+                                existing: set[tuple[str, str]] | None = None) -> int:
+        draft = announcement_from_row(row)
+        return await self.add_sends("announcement", row.id, plan_announcement(row.id, draft, since, until),
+                                    draft.rooms, existing)
+
+    async def one_off(self, event: HubEvent, kind: str, key: str, rooms: Iterable[str]) -> None:
+        """A send due now (cancellation, change notice) through the same exactly-once path."""
+        now = utcnow()
+        await self.add_sends("event", event.id, [PlannedSend(now, key, kind)], rooms)  # type: ignore[arg-type]
+
+    async def cancel_planned(self, owner: str, owner_id: int) -> None:
+        await self.session.execute(update(ScheduledSend).where(
+            ScheduledSend.owner == owner, ScheduledSend.owner_id == owner_id, ScheduledSend.status == "planned")
+            .values(status="cancelled"))
+
+    async def planned(self, owner: str | None = None, owner_id: int | None = None) -> list[ScheduledSend]:
+        query = select(ScheduledSend).where(ScheduledSend.status == "planned")
+        if owner is not None:
+            query = query.where(ScheduledSend.owner == owner, ScheduledSend.owner_id == owner_id)
+        return list(await self.session.scalars(query))
+
+    async def set_rsvp(self, event_id: int, user_id: str, answer: str) -> None:
+        row = await self.session.scalar(select(Rsvp).where(Rsvp.event_id == event_id, Rsvp.user_id == user_id))
+        if row:
+            row.answer, row.updated_at = answer, utcnow()
+        else:
+            self.session.add(Rsvp(event_id=event_id, user_id=user_id, answer=answer))
+
+    async def withdraw_rsvp(self, event_id: int, user_id: str, answer: str) -> bool:
+        result = await self.session.execute(delete(Rsvp).where(
+            Rsvp.event_id == event_id, Rsvp.user_id == user_id, Rsvp.answer == answer))
+        return result.rowcount > 0
+
+    async def rsvps(self, event_id: int) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {a: [] for a in ANSWERS}
+        for row in await self.session.scalars(select(Rsvp).where(Rsvp.event_id == event_id).order_by(Rsvp.id)):
+            out.setdefault(row.answer, []).append(row.user_id)
+        return out
+
+    async def events_of(self, user_id: str) -> list[tuple[HubEvent, str]]:
+        rows = await self.session.execute(select(HubEvent, Rsvp.answer).join(Rsvp, Rsvp.event_id == HubEvent.id)
+                                          .where(Rsvp.user_id == user_id, HubEvent.status == "confirmed"))
+        return [(event, answer) for event, answer in rows]
+
+    async def event_of_message(self, matrix_event_id: str) -> int | None:
+        row = await self.session.get(EventMessage, matrix_event_id)
+        return row.event_id if row else None
+
+    async def announcements(self) -> list[Announcement]:
+        return list(await self.session.scalars(select(Announcement).where(Announcement.status == "active")
+                                               .order_by(Announcement.id)))

@@ -1,0 +1,120 @@
+"""Events in a real room: preview, confirmation by reaction, RSVPs, reminders on the second,
+exactly once across kill -9, iCalendar file and feed, cancellation, refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import urllib.request
+from datetime import datetime, timezone
+
+import icalendar
+import pytest
+
+from tests.harness import BotProcess, Member, reply_text
+
+pytestmark = pytest.mark.synapse
+
+
+def _planned(bot: BotProcess, kind: str) -> list[tuple[datetime, str]]:
+    """Due times and states of the bot's scheduled sends, read from its SQLite file."""
+    with sqlite3.connect(bot.workdir / "hub.db") as db:
+        rows = db.execute("SELECT due_at, status FROM scheduled_sends WHERE kind = ? ORDER BY id", (kind,)).fetchall()
+    out = []
+    for due, status in rows:
+        value = datetime.fromisoformat(due)
+        out.append((value if value.tzinfo else value.replace(tzinfo=timezone.utc), status))
+    return out
+
+
+def _from_bot(member: Member, bot_id: str, needle: str) -> list[dict]:
+    return [e for e in member.events if e.get("sender") == bot_id and needle in e.get("content", {}).get("body", "")]
+
+
+async def _react(member: Member, room: str, event_id: str, key: str) -> str:
+    resp = await member.client.room_send(room, "m.reaction", {
+        "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}})
+    return resp.event_id
+
+
+@pytest.fixture
+async def events_room(homeserver, leader_room, tmp_path):
+    room, bot_id, people = await leader_room("coord", "leader", "leader2", power={"coord": 50})
+    coordinator, leader, leader2 = people["coord"], people["leader"], people["leader2"]
+    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id).start()
+    yield room, bot, bot_id, coordinator, leader, leader2
+    bot.stop()
+
+
+async def test_event_from_preview_to_reminder_exactly_once(events_room):
+    room, bot, bot_id, coord, leader, leader2 = events_room
+
+    refused = reply_text(await leader.ask(room, "!event add\nTitle: Not mine\nStart: tomorrow 10:00"))
+    assert "the coordinator role (or higher)" in refused
+
+    bad = reply_text(await coord.ask(room, "!event add\nTitle: Oops\nStart: 2020-01-01 10:00"))
+    assert "Start" in bad and "2020-01-01 10:00" in bad and "past" in bad
+
+    add = await coord.send(room, "!event add\nTitle: Community of Practice <b>meeting</b>\nStart: in 45 seconds\n"
+                                 "Duration: 1h\nPlace: online\nReminders: 25s")
+    preview = await coord.wait_reply(add)
+    assert "Preview of event 1" in reply_text(preview) and "nothing is announced yet" in reply_text(preview)
+    assert "<b>" not in preview["content"]["formatted_body"]  # the title is text, never HTML
+
+    # ✅ on the preview confirms it: the announcement appears in the room.
+    await _react(coord, room, preview["event_id"], "✅")
+    announcement = await leader.wait_for(lambda e: e.get("sender") == bot_id and "📅" in e["content"].get("body", ""))
+    assert "(event 1)" in announcement["content"]["body"]
+
+    # RSVP by reaction (no new message) and by command.
+    await _react(leader, room, announcement["event_id"], "✅")
+    assert "your answer to event 1 is maybe" in reply_text(await leader2.ask(room, "!rsvp 1 maybe"))
+    details = reply_text(await leader.ask(room, "!event 1"))
+    assert "RSVP: ✅ 1 · ❔ 1 · ❌ 0" in details
+
+    # A plain announcement; the bot is killed right after scheduling it and started again.
+    scheduled = await coord.ask(room, '!announce "in 20 seconds" rooms:this Call for applications is open')
+    assert "Announcement 1 scheduled" in reply_text(scheduled)
+    bot.kill9()
+    bot.start()
+
+    reminder = await leader.wait_for(lambda e: e.get("sender") == bot_id and "⏰" in e["content"].get("body", ""),
+                                     timeout=90)
+    assert leader.user_id in reminder["content"]["m.mentions"]["user_ids"]  # yes-voters are notified
+    assert leader.user_id in reminder["content"]["body"]
+    post = await leader.wait_for(lambda e: e.get("sender") == bot_id and "Call for applications" in
+                                 e["content"].get("body", "") and "📣" in e["content"]["body"], timeout=90)
+
+    # Each fired at its planned second (the homeserver's timestamp against the stored due time).
+    (reminder_due, reminder_state), = _planned(bot, "reminder")
+    (post_due, post_state), = _planned(bot, "post")
+    assert reminder_state == "sent" and post_state == "sent"
+    assert abs(reminder["origin_server_ts"] / 1000 - reminder_due.timestamp()) < 2.0
+    assert abs(post["origin_server_ts"] / 1000 - post_due.timestamp()) < 2.0
+
+    await asyncio.sleep(2)
+    assert len(_from_bot(leader, bot_id, "📅")) == 1
+    assert len(_from_bot(leader, bot_id, "⏰")) == 1
+    assert len(_from_bot(leader, bot_id, "📣")) == 1
+
+    # The .ics file and the feed parse back as valid iCalendar.
+    ics_cmd = await leader.send(room, "!event ics 1")
+    file_event = await leader.wait_for(lambda e: e.get("sender") == bot_id and e["content"].get("msgtype") == "m.file"
+                                       and (e["content"].get("m.relates_to") or {}).get("m.in_reply_to", {})
+                                       .get("event_id") == ics_cmd)
+    downloaded = await leader.client.download(file_event["content"]["url"])
+    calendar = icalendar.Calendar.from_ical(downloaded.body)
+    vevent = next(c for c in calendar.walk("VEVENT"))
+    assert "Community of Practice" in str(vevent["SUMMARY"])
+    assert vevent["DTSTART"].params["TZID"] == "Europe/Warsaw"
+    assert any(tz["TZID"] == "Europe/Warsaw" for tz in calendar.walk("VTIMEZONE"))
+    with urllib.request.urlopen(f"http://127.0.0.1:{bot.http_port}/events.ics", timeout=10) as r:
+        feed = icalendar.Calendar.from_ical(r.read())
+    assert [str(e["UID"]) for e in feed.walk("VEVENT")] == [str(vevent["UID"])]
+
+    # Cancelling is announced in the room; the event leaves the list.
+    assert "is cancelled" in reply_text(await coord.ask(room, "!event cancel 1 the venue is closed"))
+    cancelled = await leader.wait_for(lambda e: e.get("sender") == bot_id
+                                      and e["content"].get("body", "").startswith("❌"))
+    assert "is cancelled" in cancelled["content"]["body"] and "the venue is closed" in cancelled["content"]["body"]
+    assert "No upcoming events" in reply_text(await leader.ask(room, "!events"))

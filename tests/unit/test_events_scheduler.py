@@ -1,0 +1,107 @@
+"""The scheduler over a real SQLite file, with the console transport: sent once, late, skipped and told."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import Hub
+from bot.config import parse_config
+from bot.console import CONSOLE_ROOM, ConsoleTransport
+from commands.events.scheduler import EventScheduler
+from storage.models import Announcement, ScheduledSend
+
+
+@pytest.fixture
+async def hub(tmp_path):
+    config = parse_config(f"""
+[matrix]
+user_id = "@hub:localhost"
+password = "x"
+[bot]
+language = "en"
+admins = ["@coord:localhost"]
+[events]
+plan_days = 200
+[database]
+url = "sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+""")
+    hub = await Hub.create(config)
+    transport = ConsoleTransport(hub, "@coord:localhost", tmp_path)
+    transport.out = open(tmp_path / "out.txt", "w")
+    yield hub
+    transport.out.close()
+    await hub.close()
+
+
+async def _announcement(hub, due: datetime, text: str = "Call for applications") -> int:
+    async with hub.sessions() as session:
+        row = Announcement(text=text, data=json.dumps({"when": due.isoformat(), "zone": "Europe/Warsaw",
+                                                       "repeat": None, "rooms": [CONSOLE_ROOM]}),
+                           created_by="@coord:localhost", created_room=CONSOLE_ROOM)
+        session.add(row)
+        await session.flush()
+        send = ScheduledSend(send_key=f"announcement:{row.id}:post:x", room_id=CONSOLE_ROOM, owner="announcement",
+                             owner_id=row.id, kind="post", due_at=due)
+        session.add(send)
+        await session.commit()
+        return send.id
+
+
+async def _status(hub, row_id: int) -> str:
+    async with hub.sessions() as session:
+        return (await session.get(ScheduledSend, row_id)).status
+
+
+async def test_a_send_fires_once_even_when_woken_twice(hub):
+    row = await _announcement(hub, datetime.now(timezone.utc))
+    scheduler = EventScheduler(hub)
+    await scheduler.fire(row)
+    await scheduler.fire(row)  # a second wake-up (e.g. a rebuild racing a timer) sends nothing
+    assert hub.transport.sent == [(CONSOLE_ROOM, "📣 Call for applications")]
+    assert await _status(hub, row) == "sent"
+
+
+async def test_a_send_due_while_down_goes_out_late_and_marked(hub):
+    row = await _announcement(hub, datetime.now(timezone.utc) - timedelta(minutes=10))
+    await EventScheduler(hub).fire(row)
+    assert hub.transport.sent == [(CONSOLE_ROOM, "📣 (late) Call for applications")]
+    assert await _status(hub, row) == "late"
+
+
+async def test_a_send_older_than_the_grace_is_skipped_and_the_coordinator_told(hub):
+    row = await _announcement(hub, datetime.now(timezone.utc) - timedelta(hours=2))
+    await EventScheduler(hub).fire(row)
+    assert await _status(hub, row) == "skipped"
+    (room, text), = hub.transport.sent
+    assert room == CONSOLE_ROOM and "was not sent" in text and "grace" in text
+
+
+async def test_start_rebuilds_every_planned_send_from_the_database(hub):
+    soon = datetime.now(timezone.utc) + timedelta(hours=1)
+    rows = [await _announcement(hub, soon + timedelta(minutes=i)) for i in range(5)]
+    scheduler = EventScheduler(hub)
+    await scheduler.start()
+    try:
+        assert {job.id for job in scheduler.scheduler.get_jobs()} >= {f"send-{r}" for r in rows}
+        assert scheduler.rebuild_seconds is not None
+    finally:
+        scheduler.stop()
+
+
+async def test_confirming_an_event_plans_reminders_in_local_time_across_dst(hub):
+    transport = hub.transport
+    # A weekly event at 18:00 Warsaw time whose series crosses the last Sunday of March.
+    replies = await transport.handle("!event add Title: Weekly meeting\nStart: 2027-03-22 18:00\n"
+                                     "Repeat: weekly\nReminders: 1h")
+    assert "Preview of event 1" in replies[0]
+    await transport.handle("!event confirm 1")
+    async with hub.sessions() as session:
+        store_rows = list(await session.scalars(select(ScheduledSend).where(ScheduledSend.kind == "reminder")))
+    local = sorted(r.due_at.replace(tzinfo=timezone.utc).astimezone(ZoneInfo("Europe/Warsaw")) for r in store_rows)
+    assert local[0].strftime("%Y-%m-%d %H:%M %Z") == "2027-03-22 17:00 CET"
+    assert local[1].strftime("%Y-%m-%d %H:%M %Z") == "2027-03-29 17:00 CEST"  # still 17:00 on the wall
