@@ -6,18 +6,15 @@ import re
 
 import pytest
 
-from tests.harness import PASSWORD, BotProcess, reply_text
+from tests.harness import BotProcess, reply_text
 
 pytestmark = pytest.mark.synapse
 
 
 @pytest.fixture
-async def room(homeserver, members, unique, tmp_path):
-    bot_id = homeserver.register(unique("hub"), PASSWORD)
-    owner = await members(unique("owner"))
-    leader = await members(unique("leader"))
-    room_id = await owner.create_room("Leaders", invite=[bot_id, leader.user_id])
-    await leader.join(room_id)
+async def room(homeserver, leader_room, tmp_path):
+    room_id, bot_id, people = await leader_room("leader")
+    leader = people["leader"]
     bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room_id], user_id=bot_id).start()
     yield room_id, leader, bot_id
     bot.stop()

@@ -1,0 +1,247 @@
+"""The archive of shared solutions in the database, and its JSON/CSV import and export.
+
+A record is kept whole as JSON (unknown fields too), so import → export → import
+loses nothing. CSV has one column per field: text as written, lists of plain
+values joined with ``;`` (as archive.md asks), anything else (numbers, objects,
+lists of objects or of values containing ``;``) as JSON in the cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Experience, Solution, utcnow
+from storage.search import check_record
+
+# Fields whose CSV cell is a ;-separated list.
+LIST_FIELDS = {"target_groups", "areas", "tags", "organisations", "funding", "sdgs"}
+# Fields that hold whole numbers or objects: their CSV cell is JSON.
+JSON_FIELDS = {"evidence_level", "cost", "contact", "sources", "stage_history", "experiences", "adopters"}
+FIRST_COLUMNS = ["id", "record_type", "title_original", "original_language", "title_en", "title_pl", "description",
+                 "description_lang", "problem", "how_it_works", "results", "transfer_conditions",
+                 "evidence_summary", "target_groups", "areas", "country", "region", "scale", "stage",
+                 "stage_history", "evidence_level", "cost", "organisations", "programme", "funding", "years",
+                 "status", "sdgs", "sources", "contact", "tags", "experiences", "adopters"]
+
+
+@dataclass
+class ImportProblem:
+    position: int  # 1-based record number (JSON) or line (CSV)
+    record_id: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"record {self.position}" + (f" ({self.record_id})" if self.record_id else "")
+        return f"{where}: {self.reason}"
+
+
+class ImportError_(Exception):
+    def __init__(self, problems: list[ImportProblem]):
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+
+
+def title_of(record: dict[str, Any], lang: str = "pl") -> str:
+    return record.get(f"title_{lang}") or record.get("title_original") or record.get("title_en") or ""
+
+
+# ----- files ---------------------------------------------------------------------------------
+
+def _cell(key: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if (isinstance(value, list) and key not in JSON_FIELDS and all(isinstance(v, str) for v in value)
+            and not any(";" in v for v in value)):
+        return ";".join(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _uncell(key: str, text: str) -> Any:
+    if text == "":
+        return None
+    if key in JSON_FIELDS or (text[:1] in "[{" and key not in ("description", "title_original")):
+        try:
+            return json.loads(text)
+        except ValueError:
+            if key in JSON_FIELDS:
+                raise ValueError(f"{key}: not valid JSON") from None
+    if key in LIST_FIELDS:
+        return [part.strip() for part in text.split(";") if part.strip()]
+    return text
+
+
+def dump_csv(records: Iterable[dict[str, Any]]) -> str:
+    records = list(records)
+    columns = list(FIRST_COLUMNS)
+    for record in records:
+        for key in record:
+            if key not in columns:
+                columns.append(key)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for record in records:
+        writer.writerow([_cell(key, record.get(key)) for key in columns])
+    return out.getvalue()
+
+
+def parse_file(name: str, data: str) -> list[tuple[int, Any]]:
+    """``(position, record)`` pairs from a JSON or CSV file (by extension)."""
+    if name.lower().endswith(".json"):
+        try:
+            items = json.loads(data)
+        except ValueError as exc:
+            raise ImportError_([ImportProblem(0, None, f"not valid JSON: {exc}")]) from None
+        if isinstance(items, dict) and isinstance(items.get("solutions"), list):
+            items = items["solutions"]
+        if not isinstance(items, list):
+            raise ImportError_([ImportProblem(0, None, "expected a JSON list of records")])
+        return list(enumerate(items, 1))
+    if name.lower().endswith(".csv"):
+        reader = csv.reader(io.StringIO(data))
+        rows = list(reader)
+        if not rows:
+            return []
+        header, out = rows[0], []
+        for line, row in enumerate(rows[1:], 2):
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                out.append((line, ValueError(f"has {len(row)} cells, the header has {len(header)}")))
+                continue
+            record: dict[str, Any] = {}
+            try:
+                for key, text in zip(header, row):
+                    value = _uncell(key, text)
+                    if value is not None:
+                        record[key] = value
+            except ValueError as exc:
+                out.append((line, exc))
+                continue
+            out.append((line, record))
+        return out
+    raise ImportError_([ImportProblem(0, None, "the file must end in .json or .csv")])
+
+
+def validate(items: list[tuple[int, Any]]) -> tuple[list[tuple[int, dict]], list[ImportProblem]]:
+    good, problems, seen = [], [], set()
+    for position, record in items:
+        if isinstance(record, Exception):
+            problems.append(ImportProblem(position, None, str(record)))
+            continue
+        if not isinstance(record, dict):
+            problems.append(ImportProblem(position, None, "is not an object"))
+            continue
+        reasons = check_record(record)
+        record_id = record.get("id") if isinstance(record.get("id"), str) else None
+        if record_id and record_id in seen:
+            reasons.append("id: given twice in the file")
+        if reasons:
+            problems.append(ImportProblem(position, record_id, "; ".join(reasons)))
+            continue
+        if record_id:
+            seen.add(record_id)
+        good.append((position, record))
+    return good, problems
+
+
+# ----- database ------------------------------------------------------------------------------
+
+class ArchiveRepository:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def get(self, ref: str | int) -> Solution | None:
+        """By #number or by record id (``inn-001``)."""
+        text = str(ref).lstrip("#")
+        if text.isdigit():
+            return await self.session.get(Solution, int(text))
+        return await self.session.scalar(select(Solution).where(Solution.record_id == text))
+
+    async def add(self, record: dict[str, Any], status: str, author: str | None = None,
+                  room_id: str | None = None) -> Solution:
+        row = Solution(record_id=record.get("id") or "", title=title_of(record), record="{}", status=status,
+                       author=author, room_id=room_id)
+        self.session.add(row)
+        await self.session.flush()
+        if not record.get("id"):
+            record["id"] = f"lh-{row.number}"  # in place: the caller indexes this same record
+            row.record_id = record["id"]
+        row.record = json.dumps(record, ensure_ascii=False)
+        return row
+
+    async def save(self, row: Solution, record: dict[str, Any]) -> None:
+        row.record = json.dumps(record, ensure_ascii=False)
+        row.title = title_of(record)
+        row.updated_at = utcnow()
+
+    async def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found |= set(await self.session.scalars(select(Solution.record_id).where(Solution.record_id.in_(chunk))))
+        return found
+
+    async def approved(self) -> list[Solution]:
+        return list(await self.session.scalars(select(Solution).where(Solution.status == "approved")))
+
+    async def queue(self) -> list[Solution]:
+        return list(await self.session.scalars(select(Solution).where(Solution.status == "pending")
+                                               .order_by(Solution.number)))
+
+    async def count(self) -> int:
+        return await self.session.scalar(select(func.count()).select_from(Solution)) or 0
+
+    async def all(self) -> list[Solution]:
+        return list(await self.session.scalars(select(Solution).where(Solution.status != "deleted")
+                                               .order_by(Solution.number)))
+
+    async def experiences(self, number: int) -> list[Experience]:
+        return list(await self.session.scalars(select(Experience).where(Experience.solution_number == number)
+                                               .order_by(Experience.id)))
+
+    def add_experience(self, number: int, author: str, text: str) -> None:
+        self.session.add(Experience(solution_number=number, author=author, text=text))
+
+
+def record_of(row: Solution) -> dict[str, Any]:
+    return json.loads(row.record)
+
+
+async def import_records(session: AsyncSession, name: str, data: str, skip_invalid: bool = False,
+                         status: str = "approved") -> tuple[int, list[ImportProblem]]:
+    """Import a file: all or nothing unless ``skip_invalid``; ids already stored are problems too."""
+    good, problems = validate(parse_file(name, data))
+    repo = ArchiveRepository(session)
+    taken = await repo.existing_ids(r["id"] for _, r in good if r.get("id"))
+    kept = []
+    for position, record in good:
+        if record.get("id") in taken:
+            problems.append(ImportProblem(position, record["id"], "id: already in the archive"))
+        else:
+            kept.append(record)
+    if problems and not skip_invalid:
+        raise ImportError_(sorted(problems, key=lambda p: p.position))
+    for record in kept:
+        await repo.add(record, status)
+    return len(kept), sorted(problems, key=lambda p: p.position)
+
+
+async def export_records(session: AsyncSession, name: str) -> tuple[str, int]:
+    rows = await ArchiveRepository(session).all()
+    records = [record_of(row) for row in rows]
+    if name.lower().endswith(".csv"):
+        return dump_csv(records), len(records)
+    if name.lower().endswith(".json"):
+        return json.dumps(records, ensure_ascii=False, indent=1) + "\n", len(records)
+    raise ImportError_([ImportProblem(0, None, "the file must end in .json or .csv")])

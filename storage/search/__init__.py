@@ -1,0 +1,29 @@
+"""Search over the archive of shared solutions: pure, in memory, offline.
+
+The storage layer builds one `SearchIndex` at start from the approved records
+(`index.add_many(records)`), then calls `add`/`remove` as records are approved, edited or
+deleted; the chat layer parses what the user typed with `parse_query` and asks
+`search`/`similar`/`suggest`, then shows `snippet`/`highlight` of each hit.
+"""
+
+from pathlib import Path
+
+from .analyzer import Analyzer, fold
+from .index import Hit, SearchIndex, SearchResult, Suggestion, md_escape
+from .taxonomy import FilterError, ParsedQuery, check_record, label, parse_query, resolve
+
+STARTER_ARCHIVE = Path(__file__).parent / "data" / "starter_archive.json"
+
+
+def load_starter_archive() -> list[dict]:
+    """The starter archive shipped with the bot (archive.md records, with sources)."""
+    import json
+
+    return json.loads(STARTER_ARCHIVE.read_text(encoding="utf-8"))
+
+
+__all__ = [
+    "Analyzer", "FilterError", "Hit", "ParsedQuery", "STARTER_ARCHIVE", "SearchIndex",
+    "SearchResult", "Suggestion", "check_record", "fold", "label", "load_starter_archive",
+    "md_escape", "parse_query", "resolve",
+]

@@ -1,0 +1,651 @@
+"""In-memory ranked index of the archive: BM25 over weighted fields, bilingual concepts,
+typo tolerance, taxonomy filters, "similar to", snippets.
+
+Built at bot start from the database and kept current with `add`/`remove`. Documents are
+plain dicts in the archive.md record format; the index keeps none of them, only:
+
+* postings: term → doc numbers (``array('i')``) and field-weighted term frequencies
+  (``array('H')``, in half units). Appending is O(1) and numpy reads them without a copy, so
+  one structure serves both incremental updates and vectorised scoring (~6 bytes a posting);
+* per document: its weighted length, term ids (for "similar"), filter keys, and a rank prior;
+* the vocabulary of surface forms (folded) → keys, which lets a query typed without
+  diacritics ("dlugotrwale") reach the lemma its accented form has, and feeds typo tolerance.
+
+Removal marks a document dead; postings are compacted once dead ones pile up.
+Scoring is BM25 on a virtual document whose fields are repeated by their weight (the usual
+BM25F simplification with one length normalisation); each query word scores the best of its
+readings (Polish lemma, English lemma, corrected spelling), each concept adds its own score.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+from babel import Locale
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from . import taxonomy
+from .analyzer import Analyzer, QueryToken, fold, guess_lang
+
+FIELD_WEIGHTS = {"title": 3.0, "meta": 1.5, "description": 1.5, "body": 1.0}
+TEXT_FIELDS = ("problem", "how_it_works", "results", "transfer_conditions", "evidence_summary")
+FILTER_KINDS = ("group", "area", "stage", "type", "region", "country", "tag")
+
+assert array("i").itemsize == 4 and array("H").itemsize == 2
+
+_COUNTRY_NAMES = {lang: Locale.parse(lang).territories for lang in ("pl", "en")}
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+    matched: frozenset[str]  # index terms that matched: pass to `snippet`/`highlight`
+
+
+@dataclass
+class SearchResult:
+    total: int                      # all matching documents, for "page 1 of N"
+    hits: list[Hit]                 # the page asked for
+    corrections: dict[str, str] = field(default_factory=dict)  # typed word → word searched
+
+
+@dataclass
+class Suggestion:
+    """What to tell a leader whose search found nothing."""
+    corrected_query: str | None = None       # the query with unknown words respelled
+    corrected_total: int = 0                 # how many that query finds
+    loosen: list[tuple[str, int]] = field(default_factory=list)  # (filter key, results without it)
+    without_filters: int = 0                 # results of the words alone, when filters were given
+
+
+class SearchIndex:
+    """The archive's search index. Not thread-safe: add, remove and search from one thread
+    (the event loop). To build a large index without blocking it, build a new instance in a
+    worker thread (`asyncio.to_thread(index.add_many, records)`) and swap it in when done."""
+
+    def __init__(self, analyzer: Analyzer | None = None, *, fuzzy: bool = True,
+                 surface_forms: bool = True, taxonomy_labels: bool = True, concept_weight: float = 0.8,
+                 field_weights: Mapping[str, float] = FIELD_WEIGHTS,
+                 k1: float = 1.2, b: float = 0.75) -> None:
+        self.analyzer = analyzer or Analyzer()
+        self.fuzzy, self.surface_forms, self.taxonomy_labels = fuzzy, surface_forms, taxonomy_labels
+        self.concept_weight, self.k1, self.b = concept_weight, k1, b
+        self.field_weights = dict(field_weights)
+        self._half_weights = {name: int(round(w * 2)) for name, w in field_weights.items()}
+        # documents, by number
+        self._ids: list[str | None] = []
+        self._num: dict[str, int] = {}
+        self._dl = np.zeros(1024, np.float32)
+        self._alive = np.zeros(1024, bool)
+        self._evidence = np.zeros(1024, np.int8)
+        self._prior = np.zeros(1024, np.float32)
+        self._doc_terms: list[array | None] = []
+        self._doc_filters: list[tuple[str, ...] | None] = []
+        self._n_alive = 0
+        self._len_sum = 0.0
+        self._norm_cache: np.ndarray | None = None
+        # terms
+        self._tid: dict[str, int] = {}
+        self._terms: list[str] = []
+        self._pdocs: list[array] = []
+        self._ptf: list[array] = []
+        self._fpost: dict[str, array] = {}
+        # vocabulary: folded surface → (surface as written, keys)
+        self._surface: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._buckets: dict[tuple[int, str], list[str]] = {}  # (length, first letter) → surfaces
+        self._seen: set[str] = set()  # lower-case tokens already learnt as surface forms
+        self._short_texts: dict[tuple[str, str], tuple] = {}
+
+    # -- building ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._n_alive
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._num
+
+    def add(self, doc: Mapping[str, Any]) -> None:
+        """Index `doc` (an archive record); a document with the same id is replaced."""
+        doc_id = str(doc["id"])
+        self.remove(doc_id)
+        num = len(self._ids)
+        self._grow(num + 1)
+        counts, length = self._count_terms(doc)
+        tids, pdocs, ptf = self._tid, self._pdocs, self._ptf
+        for term, half_units in counts.items():
+            tid = tids.get(term)
+            if tid is None:
+                tid = self._new_term(term)
+            if half_units > 65535:
+                half_units = 65535
+            try:
+                pdocs[tid].append(num)
+                ptf[tid].append(half_units)
+            except BufferError:  # a numpy view of the posting is alive somewhere: copy it
+                self._pdocs[tid], self._ptf[tid] = array("i", pdocs[tid]), array("H", ptf[tid])
+                if len(pdocs[tid]) == len(ptf[tid]):
+                    pdocs[tid].append(num)
+                ptf[tid].append(half_units)
+        doc_terms = array("i", [tids[term] for term in counts])
+        filters = tuple(sys.intern(key) for key in self._filter_keys(doc))
+        for key in filters:
+            posting = self._fpost.get(key)
+            if posting is None:
+                posting = self._fpost[key] = array("i")
+            posting.append(num)
+        self._ids.append(doc_id)
+        self._num[doc_id] = num
+        self._doc_terms.append(doc_terms)
+        self._doc_filters.append(filters)
+        self._dl[num] = length
+        self._alive[num] = True
+        level = doc.get("evidence_level")
+        self._evidence[num] = level if isinstance(level, int) and 0 <= level <= 5 else 0
+        self._prior[num] = self._evidence[num] + taxonomy.STAGE_ORDER.get(doc.get("stage"), 0) / 10
+        self._n_alive += 1
+        self._len_sum += length
+        self._norm_cache = None
+
+    def _new_term(self, term: str) -> int:
+        tid = self._tid[term] = len(self._terms)
+        self._terms.append(term)
+        self._pdocs.append(array("i"))
+        self._ptf.append(array("H"))
+        return tid
+
+    def add_many(self, docs: Iterable[Mapping[str, Any]]) -> None:
+        for doc in docs:
+            self.add(doc)
+
+    def remove(self, doc_id: str) -> bool:
+        """Forget a document; True if it was indexed."""
+        num = self._num.pop(str(doc_id), None)
+        if num is None:
+            return False
+        self._alive[num] = False
+        self._ids[num] = None
+        self._doc_terms[num] = None
+        self._doc_filters[num] = None
+        self._n_alive -= 1
+        self._len_sum -= float(self._dl[num])
+        self._norm_cache = None
+        dead = len(self._ids) - self._n_alive
+        if dead > 1000 and dead > len(self._ids) // 4:
+            self.compact()
+        return True
+
+    def _grow(self, size: int) -> None:
+        if size <= len(self._dl):
+            return
+        new = max(size, 2 * len(self._dl))
+        for name in ("_dl", "_alive", "_evidence", "_prior"):
+            old = getattr(self, name)
+            grown = np.zeros(new, old.dtype)
+            grown[: len(old)] = old
+            setattr(self, name, grown)
+
+    def _texts(self, doc: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+        """(field, text, language) of everything searchable in a record."""
+        lang = doc.get("description_lang") or guess_lang(str(doc.get("description", "")))
+        seen_titles: set[str] = set()
+        for key, title_lang in (("title_original", doc.get("original_language") or lang),
+                                ("title_pl", "pl"), ("title_en", "en")):
+            title = doc.get(key)
+            if isinstance(title, str) and title and title.lower() not in seen_titles:
+                seen_titles.add(title.lower())
+                yield "title", title, title_lang
+        for key, text_lang in (("description", lang), ("description_pl", "pl"), ("description_en", "en")):
+            if isinstance(doc.get(key), str):
+                yield "description", doc[key], text_lang
+        for key in TEXT_FIELDS:
+            if isinstance(doc.get(key), str):
+                yield "body", doc[key], lang
+        for item in _as_list(doc.get("experiences")):
+            text = item.get("text") if isinstance(item, Mapping) else item
+            if isinstance(text, str):
+                yield "body", text, guess_lang(text)
+        for key in ("tags", "organisations", "adopters"):
+            for item in _as_list(doc.get(key)):
+                name = item.get("name") if isinstance(item, Mapping) else item
+                if isinstance(name, str):
+                    yield "meta", name, lang
+        for key in ("programme", "region"):
+            if isinstance(doc.get(key), str):
+                yield "meta", doc[key], lang
+        country = doc.get("country")
+        if isinstance(country, str):
+            for label_lang, names in _COUNTRY_NAMES.items():
+                if country.upper() in names:
+                    yield "meta", names[country.upper()], label_lang
+        # Taxonomy labels in both languages: a record coded `homeless` is found by
+        # "bezdomność" and "homelessness" whatever language its text is in.
+        for key, kind in (("target_groups", taxonomy.TARGET_GROUPS), ("areas", taxonomy.AREAS)):
+            for code in _as_list(doc.get(key)) if self.taxonomy_labels else ():
+                term = kind.get(code)
+                if term:
+                    yield "meta", term.pl, "pl"
+                    yield "meta", term.en, "en"
+
+    def _count_terms(self, doc: Mapping[str, Any]) -> tuple[dict[str, int], float]:
+        """Term → field-weighted frequency in half units (weights are multiples of ½, so
+        the sums are whole numbers that fit the uint16 postings), and the weighted length."""
+        weights = self._half_weights
+        counts: dict[str, int] = {}
+        length = 0
+        for field_name, text, lang in self._texts(doc):
+            weight = weights[field_name]
+            terms, n_words = self._analyse(text, lang, field_name == "meta")
+            length += weight * n_words
+            for term, n in terms:
+                counts[term] = counts.get(term, 0) + n * weight
+        return counts, length / 2
+
+    def _analyse(self, text: str, lang: str, recurring: bool = False) -> tuple[tuple[tuple[str, int], ...], int]:
+        """(term, count) pairs of a text, words and concepts, and its number of words.
+        Recurring short texts — taxonomy labels, countries, tags — are remembered."""
+        short = recurring and len(text) <= 60
+        if short and (known := self._short_texts.get((text, lang))) is not None:
+            return known
+        analyzer = self.analyzer
+        tokens = analyzer.tokens(text)
+        keys = analyzer.keys(tokens, lang)
+        n_words = len(keys)
+        keys += analyzer.concepts(keys)
+        result = tuple(Counter(keys).items()), n_words
+        new = set(tokens)
+        new -= self._seen
+        if new:
+            self._seen |= new
+            for token in new:
+                if (key := analyzer.key(token, lang)) is not None:
+                    self._learn_surface(token, key)
+        if short and len(self._short_texts) < 20_000:
+            self._short_texts[(text, lang)] = result
+        return result
+
+    def _learn_surface(self, word: str, key: str) -> None:
+        folded = fold(word) if self.analyzer.folding else word
+        known = self._surface.get(folded)
+        if known is None:
+            self._surface[folded] = (word, (key,))
+            self._buckets.setdefault((len(folded), folded[:1]), []).append(folded)
+        elif key not in known[1] and len(known[1]) < 3:
+            self._surface[folded] = (known[0], known[1] + (key,))
+
+    def _filter_keys(self, doc: Mapping[str, Any]) -> Iterator[str]:
+        for code in _as_list(doc.get("target_groups")):
+            yield f"group:{code}"
+        for code in _as_list(doc.get("areas")):
+            yield f"area:{code}"
+        for kind, key in (("stage", "stage"), ("type", "record_type")):
+            if isinstance(doc.get(key), str):
+                yield f"{kind}:{doc[key]}"
+        if isinstance(doc.get("region"), str) and doc["region"].strip():
+            yield f"region:{taxonomy.resolve('region', doc['region'])}"
+        if isinstance(doc.get("country"), str):
+            yield f"country:{doc['country'].upper()}"
+        tags = {form for tag in _as_list(doc.get("tags")) if isinstance(tag, str)
+                for form in self._tag_forms(tag)}
+        yield from sorted(f"tag:{form}" for form in tags)
+
+    def _tag_forms(self, tag: str) -> set[str]:
+        # The folded text and its lemma keys: tag:seniorzy finds a record tagged "seniorów".
+        forms = {taxonomy.resolve("tag", tag)}
+        for lang in ("pl", "en"):
+            keys = [key for _, key in self.analyzer.words(tag, lang)]
+            if keys:
+                forms.add(" ".join(keys))
+        return forms
+
+    def compact(self) -> None:
+        """Drop removed documents from every posting and renumber the living ones."""
+        n = len(self._ids)
+        alive = self._alive[:n]
+        renumber = (np.cumsum(alive) - 1).astype(np.int32)
+
+        def squeeze(docs: array, tfs: array | None = None) -> tuple[array, array | None]:
+            d = np.frombuffer(docs, np.int32)
+            keep = alive[d]
+            new_docs = _to_array("i", renumber[d[keep]])
+            return new_docs, (_to_array("H", np.frombuffer(tfs, np.uint16)[keep]) if tfs is not None else None)
+
+        for tid in range(len(self._terms)):
+            self._pdocs[tid], self._ptf[tid] = squeeze(self._pdocs[tid], self._ptf[tid])
+        self._fpost = {key: squeeze(docs)[0] for key, docs in self._fpost.items()}
+        keep = np.flatnonzero(alive)
+        self._ids = [self._ids[i] for i in keep]
+        self._doc_terms = [self._doc_terms[i] for i in keep]
+        self._doc_filters = [self._doc_filters[i] for i in keep]
+        self._num = {doc_id: num for num, doc_id in enumerate(self._ids)}
+        size = max(1024, len(keep))
+        for name in ("_dl", "_alive", "_evidence", "_prior"):
+            old = getattr(self, name)
+            new = np.zeros(size, old.dtype)
+            new[: len(keep)] = old[keep]
+            setattr(self, name, new)
+        self._norm_cache = None
+
+    # -- searching ---------------------------------------------------------------------------
+    def search(self, query: str, filters: Mapping[str, str | Sequence[str]] | None = None,
+               offset: int = 0, limit: int = 5) -> SearchResult:
+        """Ranked documents for `query` within `filters` ({key: value or values}; keys and
+        values as a user types them: codes or labels in Polish or English). Values of one key
+        are alternatives, keys must all hold. Raises taxonomy.FilterError for an unknown one."""
+        offset, limit = max(0, offset), max(0, limit)
+        mask = self._filter_mask(filters)
+        tokens = self.analyzer.query(query)
+        if not tokens:
+            return self._browse(mask, offset, limit) if filters else SearchResult(0, [])
+        units, corrections = self._units(tokens)
+        scores = self._score(units)
+        scores[~mask] = 0
+        return self._page(scores, units, offset, limit, corrections)
+
+    def similar(self, doc_id: str, limit: int = 5, offset: int = 0,
+                filters: Mapping[str, str | Sequence[str]] | None = None) -> SearchResult:
+        """Documents like `doc_id`: its most distinctive terms as a query, plus its target
+        groups and areas. KeyError if the id is not indexed."""
+        num = self._num[str(doc_id)]
+        # Terms in more than a quarter of the archive say little about likeness and cost the
+        # most to score: they are left out (unless the record has few others).
+        common = max(50, self._n_alive // 4)
+        terms = [tid for tid in self._doc_terms[num] if len(self._pdocs[tid]) <= common]
+        if len(terms) < 5:
+            terms = list(self._doc_terms[num])
+        weight = {tid: self._tf(tid, num) * self._idf(tid) for tid in terms}
+        top = sorted(weight, key=lambda tid: (-weight[tid], tid))[:20]
+        heaviest = weight[top[0]] if top else 1.0
+        units = [[(tid, 0.5 + 0.5 * weight[tid] / heaviest)] for tid in top]
+        scores = self._score(units)
+        for key in self._doc_filters[num]:
+            if key.startswith(("group:", "area:")):
+                docs = np.frombuffer(self._fpost[key], np.int32)
+                scores[docs] += 0.5 * math.log(1 + self._n_alive / max(1, len(docs)))
+        scores[num] = 0
+        scores[~self._filter_mask(filters)] = 0
+        return self._page(scores, units, offset, limit, {})
+
+    def _units(self, tokens: list[QueryToken]) -> tuple[list[list[tuple[int, float]]], dict[str, str]]:
+        """Each query word becomes a unit: the terms it may mean, with weights (a corrected
+        spelling counts less). Concepts found across the words become units of their own."""
+        key_sets: list[set[str]] = []
+        alts: list[dict[int, float]] = []
+        for token in tokens:
+            keys = set(token.keys)
+            if self.surface_forms and token.folded in self._surface:
+                keys.update(self._surface[token.folded][1])
+            key_sets.append(keys)
+            alts.append({tid: 1.0 for key in keys if (tid := self._live_tid(key)) is not None})
+        spans = self.analyzer.concept_spans(key_sets)
+        corrections: dict[str, str] = {}
+        if self.fuzzy:
+            # Only words that mean nothing to the index, not even as part of a concept phrase
+            # ("demencja" is a concept, not a typo of "dementia"), are respelled.
+            covered = {i for first, last, _ in spans for i in range(first, last)}
+            for i, token in enumerate(tokens):
+                if alts[i] or i in covered or len(token.folded) < 5:
+                    continue
+                for surface, distance in self._near(token.folded, 1 if len(token.folded) < 8 else 2):
+                    corrections.setdefault(token.surface, self._surface[surface][0])
+                    for key in self._surface[surface][1]:
+                        if (tid := self._live_tid(key)) is not None:
+                            alts[i][tid] = max(alts[i].get(tid, 0.0), 0.8 if distance == 1 else 0.6)
+                            key_sets[i].add(key)
+            if corrections:
+                spans = self.analyzer.concept_spans(key_sets)
+        units = [list(unit.items()) for unit in alts if unit]
+        for concept in dict.fromkeys(concept for _, _, concept in spans):
+            tid = self._live_tid(concept)
+            if tid is not None:
+                units.append([(tid, self.concept_weight)])
+        return units, corrections
+
+    def _live_tid(self, term: str) -> int | None:
+        tid = self._tid.get(term)
+        return tid if tid is not None and len(self._pdocs[tid]) else None
+
+    def _near(self, folded: str, max_distance: int, limit: int = 3) -> list[tuple[str, int]]:
+        """Vocabulary words within `max_distance` edits (a swap of two neighbouring letters
+        counts as one, as typists make it), the closest ones only.
+
+        Only words starting with the query's first or second letter are compared: that keeps
+        a look-up under a millisecond on a large vocabulary, and covers a wrong letter anywhere
+        but the first, a letter added in front and the first two letters swapped."""
+        found: list[tuple[str, int]] = []
+        for length in range(len(folded) - max_distance, len(folded) + max_distance + 1):
+            for first in set(folded[:2]):
+                bucket = self._buckets.get((length, first))
+                if not bucket:
+                    continue
+                found += [(word, int(d)) for word, d, _ in process.extract(
+                    folded, bucket, scorer=OSA.distance, score_cutoff=max_distance,
+                    limit=limit * 4)]
+        if not found:
+            return []
+        best = min(d for _, d in found)
+        return sorted((w, d) for w, d in found if d == best)[:limit]
+
+    def _idf(self, tid: int) -> float:
+        df = len(self._pdocs[tid])
+        return math.log(1 + (self._n_alive - df + 0.5) / (df + 0.5))
+
+    def _tf(self, tid: int, num: int) -> float:
+        docs = np.frombuffer(self._pdocs[tid], np.int32)
+        i = int(np.searchsorted(docs, num))
+        return self._ptf[tid][i] / 2 if i < len(docs) and docs[i] == num else 0.0
+
+    def _norms(self) -> np.ndarray:
+        # BM25's length normalisation for every document, cached until the index changes.
+        if self._norm_cache is None:
+            n = len(self._ids)
+            avgdl = self._len_sum / self._n_alive if self._n_alive else 1.0
+            self._norm_cache = (self.k1 * (1 - self.b)
+                                + (self.k1 * self.b / max(avgdl, 1e-9)) * self._dl[:n]).astype(np.float32)
+        return self._norm_cache
+
+    def _score(self, units: list[list[tuple[int, float]]]) -> np.ndarray:
+        n = len(self._ids)
+        norms = self._norms()
+        total = np.zeros(n, np.float32)
+        k1 = np.float32(self.k1 + 1)
+        for unit in units:
+            best = total if len(unit) == 1 else np.zeros(n, np.float32)
+            for tid, weight in unit:
+                docs = np.frombuffer(self._pdocs[tid], np.int32)
+                tf = np.frombuffer(self._ptf[tid], np.uint16).astype(np.float32) * np.float32(0.5)
+                part = np.float32(self._idf(tid) * weight) * tf * k1 / (tf + norms[docs])
+                if best is total:
+                    total[docs] += part  # a posting lists each document once
+                else:
+                    best[docs] = np.maximum(best[docs], part)
+            if best is not total:
+                total += best
+        total[~self._alive[:n]] = 0
+        return total
+
+    def _filter_mask(self, filters: Mapping[str, str | Sequence[str]] | None) -> np.ndarray:
+        n = len(self._ids)
+        mask = self._alive[:n].copy()
+        for raw_key, values in (filters or {}).items():
+            kind = taxonomy.filter_key(raw_key) or raw_key
+            if kind not in FILTER_KINDS and kind != "evidence":
+                raise taxonomy.FilterError("filter", raw_key, sorted(set(taxonomy.FILTER_KEYS.values())))
+            chosen = np.zeros(n, bool)
+            for value in [values] if isinstance(values, str) else values:
+                if kind == "evidence":
+                    chosen |= self._evidence[:n] >= int(taxonomy.resolve(kind, value))
+                    continue
+                forms = self._tag_forms(value) if kind == "tag" else {taxonomy.resolve(kind, value)}
+                for form in forms:
+                    posting = self._fpost.get(f"{kind}:{form}")
+                    if posting:
+                        chosen[np.frombuffer(posting, np.int32)] = True
+            mask &= chosen
+        return mask
+
+    def _browse(self, mask: np.ndarray, offset: int, limit: int) -> SearchResult:
+        # Filters without words: the best documented and most mature first, then the newest.
+        nums = np.flatnonzero(mask)
+        order = nums[np.lexsort((-nums, -self._prior[nums]))][offset: offset + limit]
+        return SearchResult(len(nums), [Hit(self._ids[i], 0.0, frozenset()) for i in order])
+
+    def _page(self, scores: np.ndarray, units: list[list[tuple[int, float]]], offset: int,
+              limit: int, corrections: dict[str, str]) -> SearchResult:
+        candidates = np.flatnonzero(scores > 0)
+        total = len(candidates)
+        want = min(total, offset + limit)
+        if want <= 0:
+            return SearchResult(total, [], corrections)
+        values = scores[candidates]
+        if want < len(candidates):
+            part = np.argpartition(-values, want - 1)[:want]
+            candidates, values = candidates[part], values[part]
+        order = np.lexsort((candidates, -values))[offset: offset + limit]
+        hits = [Hit(self._ids[candidates[i]], round(float(values[i]), 4),
+                    self._matched(int(candidates[i]), units)) for i in order]
+        return SearchResult(total, hits, corrections)
+
+    def _matched(self, num: int, units: list[list[tuple[int, float]]]) -> frozenset[str]:
+        matched = set()
+        for unit in units:
+            for tid, _ in unit:
+                docs = np.frombuffer(self._pdocs[tid], np.int32)
+                i = int(np.searchsorted(docs, num))
+                if i < len(docs) and docs[i] == num:
+                    matched.add(self._terms[tid])
+        return frozenset(matched)
+
+    # -- when nothing is found ---------------------------------------------------------------
+    def suggest(self, query: str, filters: Mapping[str, str | Sequence[str]] | None = None) -> Suggestion:
+        """A respelled query (closest vocabulary words for unknown ones) and the filters whose
+        removal would give results, with how many."""
+        suggestion = Suggestion()
+        words: list[str] = []
+        changed = False
+        for token in self.analyzer.query(query):
+            known = any(self._live_tid(k) is not None for k in token.keys) or token.folded in self._surface
+            near = [] if known or len(token.folded) < 3 else self._near(token.folded, 1 if len(token.folded) < 5 else 3, limit=1)
+            if near:
+                words.append(self._surface[near[0][0]][0])
+                changed = True
+            else:
+                words.append(token.surface)
+        if changed:
+            suggestion.corrected_query = " ".join(words)
+            suggestion.corrected_total = self.search(suggestion.corrected_query, filters, 0, 0).total
+        for key in filters or {}:
+            rest = {k: v for k, v in filters.items() if k != key}
+            total = self.search(suggestion.corrected_query or query, rest, 0, 0).total
+            if total:
+                suggestion.loosen.append((key, total))
+        suggestion.loosen.sort(key=lambda item: -item[1])
+        if filters:
+            suggestion.without_filters = self.search(suggestion.corrected_query or query, None, 0, 0).total
+        return suggestion
+
+    # -- showing results ---------------------------------------------------------------------
+    def highlight(self, text: str, matched: Iterable[str], lang: str | None = None) -> str:
+        """`text` as Markdown-safe text with the matched words in **bold**."""
+        return _render(text, self._marks(text, lang or guess_lang(text), set(matched)), 0, len(text))
+
+    def snippet(self, doc: Mapping[str, Any], matched: Iterable[str], lang: str = "pl",
+                width: int = 220) -> str:
+        """A Markdown-safe excerpt of the record's text around its matches, matched words in
+        **bold**. Prefers a description in `lang` when the record has one (``description_en``),
+        else the text field with the most matches, else the start of the description."""
+        matched = set(matched)
+        doc_lang = doc.get("description_lang") or guess_lang(str(doc.get("description", "")))
+        fields = [(doc.get(f"description_{lang}"), lang)] + [
+            (doc.get(key), doc_lang) for key in ("description", *TEXT_FIELDS)]
+        best: tuple[int, str, list[tuple[int, int]]] | None = None
+        for text, text_lang in fields:
+            if isinstance(text, str) and text.strip():
+                marks = self._marks(text, text_lang, matched)
+                if best is None or len(marks) > len(best[2]):
+                    best = (len(marks), text, marks)
+        if best is None:
+            return ""
+        _, text, marks = best
+        start = 0
+        if len(text) > width and marks:
+            start = max(0, marks[0][0] - width // 3)
+            start = text.rfind(" ", 0, start) + 1 if start else 0
+        end = len(text) if len(text) - start <= width else text.rfind(" ", start, start + width)
+        end = end if end > start else min(len(text), start + width)
+        return ("…" if start else "") + _render(text, marks, start, end) + ("…" if end < len(text) else "")
+
+    def _marks(self, text: str, lang: str, matched: set[str]) -> list[tuple[int, int]]:
+        """Character spans of the words to mark: matched keys and matched concept phrases,
+        adjacent ones merged into one run."""
+        pairs = self.analyzer.words(text, lang)
+        hit = [key in matched for _, key in pairs]
+        for first, last, concept in self.analyzer.concept_spans([[k] for _, k in pairs]):
+            if concept in matched:
+                hit[first:last] = [True] * (last - first)
+        spans: list[tuple[int, int]] = []
+        for (match, _), on in zip(pairs, hit):
+            if not on:
+                continue
+            if spans and not text[spans[-1][1]: match.start()].strip():
+                spans[-1] = (spans[-1][0], match.end())
+            else:
+                spans.append((match.start(), match.end()))
+        return spans
+
+    # -- introspection -----------------------------------------------------------------------
+    def stats(self) -> dict[str, int]:
+        postings = sum(len(p) for p in self._pdocs)
+        arrays = (postings * 6 + sum(len(p) * 4 for p in self._fpost.values())
+                  + sum(len(t) * 4 for t in self._doc_terms if t is not None)
+                  + sum(a.nbytes for a in (self._dl, self._alive, self._evidence, self._prior)))
+        return {"documents": self._n_alive, "slots": len(self._ids), "terms": len(self._terms),
+                "postings": postings, "surface_forms": len(self._surface), "array_bytes": arrays}
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _to_array(typecode: str, values: np.ndarray) -> array:
+    out = array(typecode)
+    out.frombytes(values.astype(np.int32 if typecode == "i" else np.uint16).tobytes())
+    return out
+
+
+# Every ASCII character CommonMark or its table/strikethrough extensions could read as markup
+# (the same set as the reply layer's escaping; storage does not import the bot).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&=])")
+_SPACES = re.compile(r"\s+")
+
+
+def md_escape(text: str) -> str:
+    """User text made Markdown-inert, on one line: markup characters backslash-escaped
+    (CommonMark allows it for any ASCII punctuation), runs of whitespace made one space."""
+    return _MD_SPECIAL.sub(r"\\\1", _SPACES.sub(" ", text))
+
+
+def _render(text: str, marks: list[tuple[int, int]], start: int, end: int) -> str:
+    """text[start:end] escaped, with the `marks` spans wrapped in ** **."""
+    out: list[str] = []
+    pos = start
+    for a, b in marks:
+        if b <= start or a >= end:
+            continue
+        a, b = max(a, start), min(b, end)
+        out.append(md_escape(text[pos:a]))
+        out.append(f"**{md_escape(text[a:b])}**")
+        pos = b
+    out.append(md_escape(text[pos:end]))
+    return "".join(out)

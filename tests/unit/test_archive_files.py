@@ -1,0 +1,74 @@
+"""Archive import and export: lossless JSON/CSV round trips, bad records named, all-or-nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from storage.archive import ImportError_, dump_csv, parse_file, validate
+from storage.search import load_starter_archive
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def _cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[matrix]\nuser_id = "@hub:localhost"\npassword = "x"\n'
+                    '[database]\nurl = "sqlite+aiosqlite:///hub.db"\n')
+    return path
+
+
+def test_csv_round_trip_keeps_every_field_of_the_starter_archive():
+    records = load_starter_archive()
+    records[0] = {**records[0], "x_local_note": "kept; even with a semicolon", "x_numbers": [1, 2]}
+    back = [record for _, record in parse_file("a.csv", dump_csv(records))]
+    assert back == records
+
+
+def test_bad_records_are_named_with_their_position_and_reason():
+    records = [{"title_original": "Fine", "description": "Works."},
+               {"description": "No title"},
+               {"title_original": "Bad code", "description": "x", "stage": "finished"},
+               "not an object"]
+    good, problems = validate(parse_file("a.json", json.dumps(records)))
+    assert [p for p, _ in good] == [1]
+    assert [str(p) for p in problems] == ["record 2: title_original: missing",
+                                          "record 3: stage: unknown code 'finished'",
+                                          "record 4: is not an object"]
+
+
+def test_a_broken_file_says_so():
+    with pytest.raises(ImportError_, match="not valid JSON"):
+        parse_file("a.json", "[{")
+    with pytest.raises(ImportError_, match=".json or .csv"):
+        parse_file("a.xlsx", "")
+
+
+def test_cli_import_is_all_or_nothing_unless_skip_invalid(tmp_path, config):
+    records = load_starter_archive()[:3] + [{"description": "no title"}]
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps(records, ensure_ascii=False))
+    refused = _cli("archive", "import", str(source), "-c", str(config), cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "record 4: title_original: missing" in refused.stderr and "Nothing imported" in refused.stderr
+    exported = tmp_path / "out.json"
+    _cli("archive", "export", str(exported), "-c", str(config), cwd=tmp_path)
+    assert json.loads(exported.read_text()) == []
+
+    done = _cli("archive", "import", str(source), "--skip-invalid", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 0 and "Imported 3 solution(s)" in done.stdout and "skipped record 4" in done.stderr
+    _cli("archive", "export", str(exported), "-c", str(config), cwd=tmp_path)
+    assert json.loads(exported.read_text()) == records[:3]
+
+    found = _cli("archive", "search", "rodzinom", "--json", "-c", str(config), cwd=tmp_path)
+    ranked = json.loads(found.stdout)
+    assert "inn-001" in [r["id"] for r in ranked["results"]] and all(set(r) == {"id", "number", "score"} for r in ranked["results"])
