@@ -189,7 +189,7 @@ async def _resolve_rooms(ctx: Context, rooms: tuple[str, ...]) -> list[str]:
             ids = sorted(leader_rooms)
         else:
             room_id = await ctx.transport.resolve_room(room)
-            ids = [room_id] if room_id else []
+            ids = [room_id or room]  # an unknown alias is named in the refusal below
         for room_id in ids:
             if room_id not in leader_rooms:
                 raise EventError("events.room_unknown", field=field_label("rooms", ctx.lang), value=md_code(room))

@@ -105,3 +105,24 @@ async def test_confirming_an_event_plans_reminders_in_local_time_across_dst(hub)
     local = sorted(r.due_at.replace(tzinfo=timezone.utc).astimezone(ZoneInfo("Europe/Warsaw")) for r in store_rows)
     assert local[0].strftime("%Y-%m-%d %H:%M %Z") == "2027-03-22 17:00 CET"
     assert local[1].strftime("%Y-%m-%d %H:%M %Z") == "2027-03-29 17:00 CEST"  # still 17:00 on the wall
+
+
+async def test_editing_the_time_replans_the_reminders_and_announces_the_change(hub):
+    transport = hub.transport
+    await transport.handle("!event add Title: Study tour\nStart: 2026-12-20 10:00\nReminders: 1d")
+    await transport.handle("!event confirm 1")
+    reply = await transport.handle("!event edit 1\nStart: 2026-12-21 12:00")
+    assert "Event **1** is changed" in reply[0] or "Event 1 is changed" in reply[0]
+    async with hub.sessions() as session:
+        rows = list(await session.scalars(select(ScheduledSend).where(ScheduledSend.owner == "event")))
+    reminders = {(r.status, r.due_at.strftime("%Y-%m-%d %H:%M")) for r in rows if r.kind == "reminder"}
+    assert ("cancelled", "2026-12-19 09:00") in reminders  # the old one is dropped…
+    assert ("planned", "2026-12-20 11:00") in reminders  # …and a day before the new start, Warsaw 12:00
+    assert [r.kind for r in rows if r.kind == "update"] == ["update"]  # the change is announced once
+
+
+async def test_a_coordinator_cannot_target_a_room_that_is_not_a_leader_room(hub):
+    reply = await hub.transport.handle("!event add Title: X\nStart: tomorrow 10:00\nRooms: !elsewhere:localhost")
+    assert "is not a leader room I serve" in reply[0] and "Rooms" in reply[0]
+    async with hub.sessions() as session:
+        assert list(await session.scalars(select(ScheduledSend))) == []
