@@ -18,6 +18,8 @@ from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomCreateRespons
 from bot.synapse import Homeserver, free_port
 
 PASSWORD = "correct horse battery staple"
+# A burst of replies must not be cut into a "limited" timeline the test client never reads.
+SYNC_FILTER = {"room": {"timeline": {"limit": 1000}}}
 
 
 class Member:
@@ -59,7 +61,7 @@ class Member:
     async def _sync_forever(self) -> None:
         while True:
             try:
-                resp = await self.client.sync(timeout=3000)
+                resp = await self.client.sync(timeout=3000, sync_filter=SYNC_FILTER)
             except asyncio.CancelledError:
                 raise
             except Exception:

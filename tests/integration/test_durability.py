@@ -77,7 +77,7 @@ async def test_kill_9_while_leaders_send_every_command_answered_exactly_once(hom
 
     senders = asyncio.gather(send_many(leader, 15), send_many(second, 15))
     # Kill the bot hard once some replies are out and more commands are on their way.
-    await leader.wait_for(lambda e: e.get("sender") == bot_id, timeout=30)
+    await leader.wait_for(lambda e: e.get("sender") == bot_id and e.get("type") == "m.room.message", timeout=30)
     bot.kill9()
     await senders
     bot.start()
