@@ -72,6 +72,7 @@ NETWORK_ERRORS = (ClientConnectionError, ClientError, asyncio.TimeoutError, Time
 MAX_BACKOFF = 30.0
 TIMELINE_LIMIT = 50
 BACKFILL_PAGES = 20
+TOKEN_SAVE_EVERY = 10.0  # seconds: syncs with nothing to record save the token at most this often
 
 
 class PermanentSendError(Exception):
@@ -119,6 +120,7 @@ class MatrixTransport:
         self.logged_in = False
         self.connected = False  # the last sync reached the homeserver
         self._room_creators: dict[str, set[str]] = {}
+        self._token_saved_at = 0.0
         self._after_first_sync: list[Callable[[], Awaitable[None]]] = []
         hub.transport = self
 
@@ -301,7 +303,8 @@ class MatrixTransport:
         token = await self._load_token()
         first = True
         delays = backoff_delays()
-        sync_filter = {"room": {"timeline": {"limit": TIMELINE_LIMIT}}}
+        # Not our own events: the bot need not wake up for its replies (Synapse sends less, too).
+        sync_filter = {"room": {"timeline": {"limit": TIMELINE_LIMIT, "not_senders": [self.user_id]}}}
         while not self.stopping.is_set():
             try:
                 resp = await self.client.sync(timeout=0 if first else self.cfg["sync_timeout_ms"], since=token,
@@ -382,6 +385,8 @@ class MatrixTransport:
                 if incoming:
                     candidates.append(incoming)
         new: list[Incoming] = []
+        if not candidates and not redactions and time.monotonic() - self._token_saved_at < TOKEN_SAVE_EVERY:
+            return  # nothing to record: a replay of this batch from the older token would find nothing new
         async with self.hub.sessions() as session:
             inbox = InboxRepository(session)
             if redactions:
@@ -405,6 +410,7 @@ class MatrixTransport:
                 new.append(incoming)
             await StateRepository(session).set(SYNC_TOKEN_KEY, resp.next_batch)
             await session.commit()
+        self._token_saved_at = time.monotonic()
         for incoming in new:
             self._spawn(self._process(incoming))
 
