@@ -59,7 +59,7 @@ from bot.app import Hub
 from bot.config import resolve_path
 from bot.context import Incoming
 from bot.matrix_admin import pills_to_ids
-from bot.reply import Outgoing, strip_reply_fallback, text_content
+from bot.reply import Outgoing, address, strip_reply_fallback, text_content
 from storage.runtime import InboxRepository, StateRepository
 
 log = logging.getLogger(__name__)
@@ -526,13 +526,8 @@ class MatrixTransport:
                            thread_root: str | None = None, reply_sender: str | None = None) -> str:
         """Send one message (uploading its file first); retries until the homeserver takes it."""
         if message.data is not None:
-            content = await self._media_content(room_id, message)
-            from bot.reply import relation
-
-            rel = relation(reply_to, thread_root)
-            if rel:
-                content["m.relates_to"] = rel
-            content["m.mentions"] = {"user_ids": [reply_sender]} if reply_sender else {}
+            content = address(await self._media_content(room_id, message), message.mentions, reply_to,
+                              thread_root, reply_sender)
             caption = message.markdown
         else:
             content = text_content(message, reply_to, thread_root, reply_sender)

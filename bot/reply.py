@@ -220,12 +220,19 @@ def text_content(message: Outgoing, reply_to: str | None = None, thread_root: st
         "format": "org.matrix.custom.html",
         "formatted_body": html,
     }
-    mentions = list(dict.fromkeys(message.mentions + ([reply_sender] if reply_sender else [])))
-    content["m.mentions"] = {"user_ids": mentions} if mentions else {}
+    address(content, message.mentions, reply_to, thread_root, reply_sender)
+    content.update(message.extra)
+    return content
+
+
+def address(content: dict[str, Any], mentions: list[str], reply_to: str | None = None,
+            thread_root: str | None = None, reply_sender: str | None = None) -> dict[str, Any]:
+    """Add the explicit ``m.mentions`` and the reply/thread relation to any message content."""
+    users = list(dict.fromkeys(mentions + ([reply_sender] if reply_sender else [])))
+    content["m.mentions"] = {"user_ids": users} if users else {}
     rel = relation(reply_to, thread_root)
     if rel:
         content["m.relates_to"] = rel
-    content.update(message.extra)
     return content
 
 

@@ -410,10 +410,7 @@ async def my_events(ctx: Context) -> None:
 
 @commands.command("timezone", aliases=("strefa",), args=[Arg("zone")])
 async def set_timezone(ctx: Context, zone: str) -> None:
-    try:
-        name = get_zone(zone).key
-    except EventError:
-        raise
+    name = get_zone(zone).key  # an unknown zone raises EventError, which names it
     await SettingsRepository(ctx.session).set_timezone(ctx.sender, name)
     ctx.reply(ctx.t("events.timezone.set", zone=md_code(name)))
 

@@ -16,11 +16,10 @@ RSVP_KEYS = {"✅": "yes", "✔️": "yes", "👍": "yes", "❔": "maybe", "❓"
 
 def when_text(moment: datetime, lang: str, zone: str | None = None) -> str:
     local = moment.astimezone(get_zone(zone)) if zone else moment
-    pattern = "EEEE d MMMM y, HH:mm" if lang == "pl" else "EEEE d MMMM y, HH:mm"
-    return f"{format_datetime(local, pattern, locale=lang)} ({local.tzinfo.key})"  # type: ignore[union-attr]
+    return f"{format_datetime(local, 'EEEE d MMMM y, HH:mm', locale=lang)} ({local.tzinfo.key})"  # type: ignore[union-attr]
 
 
-def times_line(t, lang: str, moment: datetime, bot_zone: str, user_zone: str | None = None) -> str:
+def times_line(lang: str, moment: datetime, bot_zone: str, user_zone: str | None = None) -> str:
     """The time in the event's zone and, where different, in the reader's or the bot's zone."""
     text = when_text(moment, lang)
     other = user_zone or bot_zone
@@ -32,7 +31,7 @@ def times_line(t, lang: str, moment: datetime, bot_zone: str, user_zone: str | N
 def describe(t, lang: str, draft: EventDraft, bot_zone: str, rooms: list[str] | None = None,
              user_zone: str | None = None, start: datetime | None = None) -> list[str]:
     start = start or draft.start
-    lines = [t(lang, "events.show.start", value=times_line(t, lang, start, bot_zone, user_zone))]
+    lines = [t(lang, "events.show.start", value=times_line(lang, start, bot_zone, user_zone))]
     if draft.duration:
         lines.append(t(lang, "events.show.end", value=when_text(draft.end_of(start), lang),
                        duration=format_duration(draft.duration)))
