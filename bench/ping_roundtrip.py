@@ -576,6 +576,10 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
     lines.append("goals (Leaders Hub)")
     for text, ok, value in goals:
         lines.append(f"  {'PASS' if ok else 'MISS'}  {text}: {value}")
+    for scenario in (one, many):  # what matrix-nio itself costs: the floor under the CPU goal
+        hub, inline, tasks = (by[(scenario, bot)].per_ping_ms(by[(scenario, bot)].bot_cpu) for bot in BOTS)
+        lines.append(f"  bot CPU per command, {scenario.strip()}: Leaders Hub {hub:.2f} ms, bare nio inline "
+                     f"{inline:.2f} / tasks {tasks:.2f} ms → Leaders Hub adds {hub - min(inline, tasks):+.2f} ms")
     lines.append("")
     lines.append("client = measured latency minus (pong − ping origin_server_ts): what sending and the leader's "
                  "/sync add; srv p50 = that server-side difference; CPU figures are process CPU time over the "

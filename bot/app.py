@@ -3,11 +3,16 @@
 Transports (Matrix, console) hand it an ``Incoming`` event; ``execute`` runs the
 command in one database transaction and returns what to send. The reply is
 recorded in that same transaction by the transport's ``record`` callback, so a
-command's writes and its answer are committed together or not at all.
+command's writes and its answer are committed together or not at all. A command
+that never touched the database has no transaction: ``record`` is told so.
+
+Users' languages and granted roles, needed by every command, are cached here;
+a commit that changes them (``storage.hotpath.mark_changed``) drops the cache.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Awaitable, Callable
@@ -22,12 +27,12 @@ from bot.metrics import Metrics
 from bot.reply import Outgoing, md_code
 from bot.roles import resolve_role
 from bot.router import Command, Role, Router, convert_args, require_role
-from storage import db
-from storage.runtime import SettingsRepository
+from storage import db, hotpath
 
 log = logging.getLogger(__name__)
 
-Recorder = Callable[[AsyncSession, str | None, str, list[Outgoing]], Awaitable[None]]
+Recorder = Callable[[AsyncSession | None, str | None, str, list[Outgoing]], Awaitable[None]]
+CACHE_LIMIT = 50_000  # users' languages kept in memory
 
 
 def feature_sets():
@@ -42,6 +47,11 @@ class Hub:
         self.config = config
         self.engine = engine
         self.sessions = db.make_sessionmaker(engine)
+        self.store = hotpath.RuntimeStore(engine)
+        self._languages: dict[str, str | None] = {}
+        self._languages_version = -1
+        self._grants: dict[str, set[str]] = {}
+        self._grants_version = -1
         self.translator = Translator()
         self.router = Router(config.prefix)
         self.metrics = Metrics()
@@ -69,22 +79,42 @@ class Hub:
         return cls(config, engine)
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.store.close)
         await self.engine.dispose()
 
-    async def language_of(self, session: AsyncSession, user_id: str) -> str:
-        settings = await SettingsRepository(session).get(user_id)
-        return settings.language if settings and settings.language else self.config.language
+    async def language_of(self, user_id: str) -> str:
+        """The user's reply language (cached; a committed ``!lang`` drops the cache)."""
+        version = hotpath.VERSIONS["settings"]
+        if version != self._languages_version or len(self._languages) > CACHE_LIMIT:
+            self._languages, self._languages_version = {}, version
+        if user_id in self._languages:
+            language = self._languages[user_id]
+        else:
+            language = await self.store.run(hotpath.language, user_id)
+            if hotpath.VERSIONS["settings"] == version:  # not changed while we read
+                self._languages[user_id] = language
+        return language or self.config.language
 
-    async def role_of(self, session: AsyncSession, room_id: str, user_id: str) -> Role:
+    async def grants_of(self, user_id: str) -> set[str]:
+        """The roles granted to a user (all grants cached; a committed grant or revoke drops them)."""
+        version = hotpath.VERSIONS["grants"]
+        grants = self._grants if version == self._grants_version else None
+        if grants is None:
+            grants = await self.store.run(hotpath.grants)
+            if hotpath.VERSIONS["grants"] == version:
+                self._grants, self._grants_version = grants, version
+        return grants.get(user_id, set())
+
+    async def role_of(self, room_id: str, user_id: str) -> Role:
         assert self.transport is not None
-        return await resolve_role(self.config.admins, self.transport, session, room_id, user_id)
+        return await resolve_role(self.config.admins, self.transport, self.grants_of, room_id, user_id)
 
     async def execute(self, incoming: Incoming, record: Recorder | None = None) -> list[Outgoing]:
         """Run one command; never raises for anything a user typed."""
         assert self.transport is not None, "a transport must be attached first"
         name: str | None = None
+        lang = await self.language_of(incoming.sender)
         async with self.sessions() as session:
-            lang = await self.language_of(session, incoming.sender)
             ctx = Context(self, session, self.transport, incoming, lang)
             try:
                 if incoming.kind == "undecryptable":
@@ -92,7 +122,7 @@ class Hub:
                     outcome = "undecryptable"
                 elif incoming.kind in ("reaction", "unreaction"):
                     outcome = "ignored"
-                    ctx.role = await self.role_of(session, incoming.room_id, incoming.sender)
+                    ctx.role = await self.role_of(incoming.room_id, incoming.sender)
                     for handler in self.reaction_handlers:
                         if await handler(ctx):
                             outcome, name = "ok", incoming.kind
@@ -111,9 +141,13 @@ class Hub:
                 ctx.outgoing = [Outgoing(markdown=ctx.t("error.internal"))]
                 outcome = "crash"
                 name = ctx.command.path if ctx.command else None
+            # A command that never touched the database (most answers) has nothing to commit: its
+            # reply is recorded when it is marked done (``record`` gets no session).
+            used = session.in_transaction()
             if record is not None:
-                await record(session, name, outcome, ctx.outgoing)
-            await session.commit()
+                await record(session if used else None, name, outcome, ctx.outgoing)
+            if used:
+                await session.commit()
         if outcome == "ok":
             for callback in ctx.after_commit:
                 try:
@@ -127,7 +161,7 @@ class Hub:
         invocation = self.router.parse(body)
         resolved = self.router.resolve(invocation)
         command = ctx.command = resolved.command
-        ctx.role = await self.role_of(ctx.session, ctx.room_id, ctx.sender)
+        ctx.role = await self.role_of(ctx.room_id, ctx.sender)
         if command.checks is not None:  # bot/checks.py: a refusal is written to the audit log, then raised
             await command.checks.check_role(ctx)
         require_role(ctx.role, command.role)

@@ -273,7 +273,7 @@ class Chain:
             return Refusal("checks.not_leader_room", {"room": room_id})
         view = _StateView(transport, {room_id: state} if state else {})
         admins = ctx.hub.config.admins
-        caller = await resolve_role(admins, view, ctx.session, room_id, ctx.sender)
+        caller = await resolve_role(admins, view, ctx.hub.grants_of, room_id, ctx.sender)
         if caller < needed:
             return Refusal("error.permission", {"needed": needed.key, "have": caller.key})
         bot_id = transport.user_id
@@ -283,7 +283,7 @@ class Chain:
             if target == bot_id and not self.allow_bot:
                 return Refusal("checks.bot")
             if target not in (ctx.sender, bot_id):
-                rank = await resolve_role(admins, view, ctx.session, room_id, target)
+                rank = await resolve_role(admins, view, ctx.hub.grants_of, room_id, target)
                 if rank >= caller:
                     return Refusal("checks.rank", {"user": target, "target_rank": rank.key,
                                                    "caller_rank": caller.key})

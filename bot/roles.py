@@ -8,22 +8,23 @@ member is a leader. Outside leader rooms only admins count.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Awaitable, Callable
 
 from bot.router import Role
-from storage.runtime import RoleRepository
 
 MODERATOR_POWER = 50
 
 
-async def resolve_role(admins: set[str], transport, session: AsyncSession, room_id: str, user_id: str) -> Role:
+async def resolve_role(admins: set[str], transport, grants_of: Callable[[str], Awaitable[set[str]]], room_id: str,
+                       user_id: str) -> Role:
+    """``grants_of(user_id)``: the roles granted to a user (the hub keeps them cached)."""
     if user_id in admins:
         return Role.ADMIN
     if room_id not in transport.leader_rooms:
         return Role.ANYONE
     if transport.is_room_creator(room_id, user_id):
         return Role.ADMIN
-    granted = await RoleRepository(session).roles_of(user_id)
+    granted = await grants_of(user_id)
     if transport.power_level(room_id, user_id) >= MODERATOR_POWER or "moderator" in granted:
         return Role.MODERATOR
     if "coordinator" in granted:

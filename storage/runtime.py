@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import BotMessage, BotState, InboxEvent, RoleGrant, UserSettings, utcnow
+from storage.hotpath import mark_changed
+from storage.models import BotMessage, BotState, InboxEvent, RoleGrant, UserSettings
 
 
 class StateRepository:
@@ -31,29 +32,14 @@ class InboxRepository:
     def __init__(self, session: AsyncSession):
         self.session = session
 
-    async def known_ids(self, event_ids: Iterable[str]) -> set[str]:
-        ids = list(event_ids)
-        if not ids:
-            return set()
-        rows = await self.session.scalars(select(InboxEvent.event_id).where(InboxEvent.event_id.in_(ids)))
-        return set(rows)
-
     def add(self, **fields: Any) -> InboxEvent:
+        """A pending row (the bot records its inbox through ``storage.hotpath``; this is for tools and tests)."""
         row = InboxEvent(status="pending", **fields)
         self.session.add(row)
         return row
 
     async def get(self, event_id: str) -> InboxEvent | None:
         return await self.session.get(InboxEvent, event_id)
-
-    async def reactions(self, event_ids: Iterable[str]) -> dict[str, InboxEvent]:
-        """The recorded reactions among these event ids (to tell what a redaction took back)."""
-        ids = list(event_ids)
-        if not ids:
-            return {}
-        rows = await self.session.scalars(
-            select(InboxEvent).where(InboxEvent.event_id.in_(ids), InboxEvent.kind == "reaction"))
-        return {row.event_id: row for row in rows}
 
     async def unfinished(self) -> list[InboxEvent]:
         rows = await self.session.scalars(
@@ -67,16 +53,6 @@ class InboxRepository:
             .where(InboxEvent.event_id == event_id)
             .values(status="replied", command=command, outcome=outcome, reply=json.dumps(messages))
         )
-
-    async def mark_done(self, event_id: str, sent: Iterable[tuple[str, str]] = ()) -> None:
-        """The reply reached the homeserver; ``sent`` lists its (matrix event id, room) pairs."""
-        await self.session.execute(
-            update(InboxEvent).where(InboxEvent.event_id == event_id).values(status="done", finished_at=utcnow())
-        )
-        for matrix_event_id, room_id in sent:
-            if await self.session.get(BotMessage, matrix_event_id) is None:
-                self.session.add(BotMessage(matrix_event_id=matrix_event_id, room_id=room_id,
-                                            source_event_id=event_id))
 
     async def answered_by(self, matrix_event_id: str) -> str | None:
         """The command event a message of the bot answered."""
@@ -92,6 +68,7 @@ class SettingsRepository:
         return await self.session.get(UserSettings, user_id)
 
     async def set_language(self, user_id: str, language: str) -> None:
+        mark_changed(self.session, "settings")
         row = await self.get(user_id)
         if row:
             row.language = language
@@ -99,6 +76,7 @@ class SettingsRepository:
             self.session.add(UserSettings(user_id=user_id, language=language))
 
     async def set_timezone(self, user_id: str, tz: str) -> None:
+        mark_changed(self.session, "settings")
         row = await self.get(user_id)
         if row:
             row.timezone = tz
@@ -120,10 +98,12 @@ class RoleRepository:
     async def grant(self, user_id: str, role: str, by: str) -> bool:
         if role in await self.roles_of(user_id):
             return False
+        mark_changed(self.session, "grants")
         self.session.add(RoleGrant(user_id=user_id, role=role, granted_by=by))
         return True
 
     async def revoke(self, user_id: str, role: str) -> bool:
+        mark_changed(self.session, "grants")
         result = await self.session.execute(
             delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role)
         )

@@ -15,6 +15,8 @@ from bot.config import parse_config
 from bot.console import CONSOLE_ROOM, ConsoleTransport
 from bot.context import Incoming
 from bot.reply import render_markdown
+from storage import db
+from storage.runtime import RoleRepository, SettingsRepository
 
 ADMIN = "@admin:localhost"
 LEADER = "@anna:localhost"
@@ -96,6 +98,33 @@ async def test_ping_answers_pong(open_console):
     console = await open_console()
     text = await say(console, "!ping")
     assert text.startswith("pong! Twoja wiadomość dotarła do mnie po ") and text.endswith(" ms.")
+
+
+async def test_cached_languages_and_roles_follow_what_is_committed(open_console):
+    """The hub keeps languages and granted roles in memory: a commit from any session is seen at once,
+    a write not yet committed (or rolled back) is not, and a read racing a commit caches nothing stale."""
+    console = await open_console(LEADER)
+    whoami = "Jesteś @anna:localhost; Twoja rola w tym pokoju: {role}; język: {lang}."
+    assert await say(console, "!whoami") == whoami.format(role="lider", lang="pl")  # now cached
+    sessions = db.make_sessionmaker(console.hub.engine)  # a session the hub knows nothing of
+
+    async with sessions() as session:
+        await RoleRepository(session).grant(LEADER, "coordinator", by=ADMIN)
+        await SettingsRepository(session).set_language(LEADER, "en")
+        await session.flush()
+        # Written, not committed: the bot still sees the committed truth, and must not keep it after.
+        assert await say(console, "!whoami") == whoami.format(role="lider", lang="pl")
+        await session.commit()
+    assert await say(console, "!whoami") == "You are @anna:localhost; your role in this room: coordinator; language: en."
+
+    async with sessions() as session:
+        await RoleRepository(session).revoke(LEADER, "coordinator")
+        await session.rollback()
+    assert await say(console, "!whoami") == "You are @anna:localhost; your role in this room: coordinator; language: en."
+    async with sessions() as session:
+        await RoleRepository(session).revoke(LEADER, "coordinator")
+        await session.commit()
+    assert await say(console, "!whoami") == "You are @anna:localhost; your role in this room: leader; language: en."
 
 
 async def test_text_that_is_not_a_command_is_ignored(open_console):

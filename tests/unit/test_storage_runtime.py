@@ -9,7 +9,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from storage import db
+from storage import db, hotpath
+from storage.hotpath import RuntimeStore
 from storage.models import RoleGrant
 from storage.runtime import InboxRepository, RoleRepository, SettingsRepository, StateRepository
 from tests.pg import postgres_server  # noqa: F401  (the fixture)
@@ -90,48 +91,72 @@ async def test_state_survives_a_new_engine(database_url):
         await second.dispose()
 
 
+def inbox_row(event_id: str, body: str = "!ping", origin_ts: int = 1_000, **fields) -> dict:
+    return {"event_id": event_id, "room_id": "!r:x", "sender": "@anna:x", "kind": "command", "body": body,
+            "thread_root": None, "relates_to": None, "origin_ts": origin_ts, **fields}
+
+
 async def test_the_inbox_walks_a_command_from_pending_to_done(engine):
+    """The bot's own path: a sync batch with its token, a reply recorded with the command, then done."""
+    store = RuntimeStore(engine)
     sessions = db.make_sessionmaker(engine)
-    async with sessions() as session:
-        inbox = InboxRepository(session)
-        inbox.add(event_id="$b", room_id="!r:x", sender="@anna:x", kind="command", body="!help",
-                  origin_ts=2_000)
-        inbox.add(event_id="$a", room_id="!r:x", sender="@anna:x", kind="command", body="!ping",
-                  origin_ts=1_000, thread_root="$root")
-        inbox.add(event_id="$c", room_id="!r:x", sender="@bob:x", kind="undecryptable", body="", origin_ts=3_000)
-        await session.commit()
+    try:
+        batch = [inbox_row("$b", "!help", 2_000), inbox_row("$a", "!ping", 1_000, thread_root="$root"),
+                 inbox_row("$c", "", 3_000, kind="undecryptable", sender="@bob:x")]
+        assert await store.run(hotpath.record_batch, batch, "next_batch", "s1") == ["$b", "$a", "$c"]
+        # The same events again (a replay from an older token) and one twice in a batch: only "$d" is new.
+        again = [inbox_row("$a"), inbox_row("$d", origin_ts=4_000), inbox_row("$d", origin_ts=4_000)]
+        assert await store.run(hotpath.record_batch, again, "next_batch", "s2") == ["$d"]
+        assert await store.run(hotpath.record_batch, [], "next_batch", "s3") == []
+        assert await store.run(hotpath.get_state, "next_batch") == "s3"
 
-    async with sessions() as session:
-        inbox = InboxRepository(session)
-        assert await inbox.known_ids(["$a", "$zzz", "$c"]) == {"$a", "$c"}
-        assert await inbox.known_ids([]) == set()
-        # Oldest first, so a restart answers in the order people asked.
-        assert [row.event_id for row in await inbox.unfinished()] == ["$a", "$b", "$c"]
-        row = await inbox.get("$a")
-        assert (row.status, row.thread_root, row.body, row.received_at is not None) == ("pending", "$root", "!ping",
-                                                                                       True)
-        reply = [{"markdown": "pong!", "kind": "text", "mentions": [], "extra": {"pong": {"ms": 1}}}]
-        await inbox.record_reply("$a", "ping", "ok", reply)
-        await inbox.record_reply("$c", None, "undecryptable", [])
-        await session.commit()
+        async with sessions() as session:
+            inbox = InboxRepository(session)
+            # Oldest first, so a restart answers in the order people asked.
+            assert [row.event_id for row in await inbox.unfinished()] == ["$a", "$b", "$c", "$d"]
+            row = await inbox.get("$a")
+            assert (row.status, row.thread_root, row.body, row.received_at is not None) == (
+                "pending", "$root", "!ping", True)
+            reply = [{"markdown": "pong!", "kind": "text", "mentions": [], "extra": {"pong": {"ms": 1}}}]
+            await inbox.record_reply("$a", "ping", "ok", reply)
+            await session.commit()
 
-    async with sessions() as session:
-        inbox = InboxRepository(session)
-        row = await inbox.get("$a")
-        assert (row.status, row.command, row.outcome) == ("replied", "ping", "ok")
-        assert json.loads(row.reply) == reply
-        # Replied but not yet delivered is still unfinished: a crash here resends, never re-runs.
-        assert [r.event_id for r in await inbox.unfinished()] == ["$a", "$b", "$c"]
-        await inbox.mark_done("$a")
-        await inbox.mark_done("$c")
-        await session.commit()
+        async with sessions() as session:
+            inbox = InboxRepository(session)
+            row = await inbox.get("$a")
+            assert (row.status, row.command, row.outcome) == ("replied", "ping", "ok")
+            assert json.loads(row.reply) == reply
+            # Replied but not yet delivered is still unfinished: a crash here resends, never re-runs.
+            assert [r.event_id for r in await inbox.unfinished()] == ["$a", "$b", "$c", "$d"]
 
-    async with sessions() as session:
-        inbox = InboxRepository(session)
-        done = await inbox.get("$a")
-        assert done.status == "done" and done.finished_at is not None
-        assert [r.event_id for r in await inbox.unfinished()] == ["$b"]
-        assert await inbox.get("$nope") is None
+        await store.run(hotpath.finish, "$a", [("$pong", "!r:x")])
+        await store.run(hotpath.finish, "$a", [("$pong", "!r:x")])  # a resend after a crash: no harm
+        # A reply that wrote nothing, marked done along with the next sync batch.
+        assert await store.run(hotpath.record_batch, [inbox_row("$e", origin_ts=5_000)], "next_batch", "s4",
+                               [("$c", [], None, "undecryptable")]) == ["$e"]
+        async with sessions() as session:
+            inbox = InboxRepository(session)
+            done = await inbox.get("$a")
+            assert (done.status, done.command, done.outcome) == ("done", "ping", "ok")  # kept as recorded
+            assert done.finished_at is not None
+            assert ((await inbox.get("$c")).status, (await inbox.get("$c")).outcome) == ("done", "undecryptable")
+            assert [r.event_id for r in await inbox.unfinished()] == ["$b", "$d", "$e"]
+            assert await inbox.get("$nope") is None
+            assert await inbox.answered_by("$pong") == "$a"
+    finally:
+        store.close()
+
+
+async def test_a_redaction_finds_the_reaction_it_takes_back(engine):
+    store = RuntimeStore(engine)
+    try:
+        await store.run(hotpath.record_batch, [inbox_row("$r", "👍", kind="reaction", relates_to="$post"),
+                                               inbox_row("$cmd")], "next_batch", "s1")
+        assert await store.run(hotpath.stored_reactions, ["$r", "$cmd", "$unknown"]) == {
+            "$r": ("@anna:x", "👍", "$post")}
+        assert await store.run(hotpath.stored_reactions, []) == {}
+    finally:
+        store.close()
 
 
 async def test_the_same_event_cannot_enter_the_inbox_twice(engine):

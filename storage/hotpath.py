@@ -1,0 +1,195 @@
+"""The runtime's hot path: what every command costs the database, in one round trip a step.
+
+A ``!ping`` passes three points where the database must have the truth: the
+sync batch (the new inbox rows with the new sync token), the end of the command
+(its writes with its reply, in the command's own session, see ``bot.app``) and
+the reply's arrival at the homeserver (the row marked done). Going through the
+ORM and aiosqlite, those steps cost ~12 ms of CPU per command (a thread hop and
+the ORM's bookkeeping per statement); here each step is one small function of
+SQLAlchemy Core statements, run as one call:
+
+- SQLite: on a dedicated thread with a plain (pysqlite) connection to the same
+  file, so a step is one thread hop, not one per statement;
+- anything else (PostgreSQL): on a connection of the async engine (``run_sync``).
+
+The same functions serve both, so the tests run them on both backends. Readers
+and writers elsewhere keep using the ORM sessions: with WAL, the two SQLite
+connections see each other's commits.
+
+Also here: the per-process versions that tell the hub's caches (users' languages,
+granted roles) they are stale. A repository that changes those tables marks its
+session; when that session commits, the version moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy import Connection, bindparam, create_engine, event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
+
+from storage.models import BotMessage, BotState, InboxEvent, RoleGrant, UserSettings, utcnow
+
+T = TypeVar("T")
+
+INBOX = InboxEvent.__table__
+STATE = BotState.__table__
+MESSAGES = BotMessage.__table__
+SETTINGS = UserSettings.__table__
+GRANTS = RoleGrant.__table__
+
+# ----- cache versions -----------------------------------------------------------------------------
+
+VERSIONS: dict[str, int] = {"settings": 0, "grants": 0}
+_MARK = "runtime_changed"
+
+
+def mark_changed(session: Session, what: str) -> None:
+    """A write to ``what`` ("settings" or "grants") is staged: caches drop it now and at commit."""
+    session.info.setdefault(_MARK, set()).add(what)
+    VERSIONS[what] += 1
+
+
+@event.listens_for(Session, "after_commit")
+def _bump_versions(session: Session) -> None:
+    # Any session of the process: a cache filled while the write was uncommitted is dropped too.
+    for what in session.info.pop(_MARK, ()):
+        VERSIONS[what] += 1
+
+
+# ----- the steps, as plain functions of a connection ----------------------------------------------
+
+# Built once: building a statement costs more than running it (these run for every command).
+_KNOWN = select(INBOX.c.event_id).where(INBOX.c.event_id.in_(bindparam("ids", expanding=True)))
+_DONE = update(INBOX).where(INBOX.c.event_id == bindparam("id")).values(
+    status="done", finished_at=bindparam("finished_at"))
+_DONE_UNRECORDED = _DONE.values(command=bindparam("command"), outcome=bindparam("outcome"))
+_STATE = select(STATE.c.value).where(STATE.c.key == bindparam("key"))
+_LANGUAGE = select(SETTINGS.c.language).where(SETTINGS.c.user_id == bindparam("user_id"))
+_GRANTS = select(GRANTS.c.user_id, GRANTS.c.role)
+_REACTIONS = select(INBOX.c.event_id, INBOX.c.sender, INBOX.c.body, INBOX.c.relates_to).where(
+    INBOX.c.event_id.in_(bindparam("ids", expanding=True)), INBOX.c.kind == "reaction")
+
+
+@functools.cache
+def _upserts(dialect: str) -> tuple[Any, Any]:
+    """The dialect's ON CONFLICT statements (SQLite and PostgreSQL spell them alike)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    token = insert(STATE)
+    token = token.on_conflict_do_update(index_elements=[STATE.c.key], set_={"value": token.excluded.value})
+    message = insert(MESSAGES).on_conflict_do_nothing(index_elements=[MESSAGES.c.matrix_event_id])
+    return token, message
+
+
+def record_batch(conn: Connection, rows: list[dict[str, Any]], token_key: str, token: str | None,
+                 finished: list[tuple] = ()) -> list[str]:
+    """Insert the events not yet in the inbox (as ``pending``) and move the sync token; the new ids.
+
+    ``finished``: arguments of ``finish`` for replies delivered meanwhile, done in the same transaction."""
+    finish_all(conn, finished)
+    new: list[dict[str, Any]] = []
+    if rows:
+        known = set(conn.scalars(_KNOWN, {"ids": [row["event_id"] for row in rows]}))
+        now = utcnow()
+        for row in rows:
+            if row["event_id"] not in known:
+                known.add(row["event_id"])
+                new.append({**row, "status": "pending", "received_at": now})
+        if new:
+            conn.execute(INBOX.insert(), new)
+    if token is not None:
+        conn.execute(_upserts(conn.dialect.name)[0], {"key": token_key, "value": token})
+    return [row["event_id"] for row in new]
+
+
+def finish(conn: Connection, event_id: str, sent: list[tuple[str, str]], command: str | None = None,
+           outcome: str | None = None) -> None:
+    """The reply reached the homeserver: the row is done; ``sent`` lists (message id, room) of the reply.
+
+    ``command``/``outcome`` are given for a command that wrote nothing (its reply was not recorded
+    in a session of its own: run again after a crash, it sends the same transaction ids)."""
+    params = {"id": event_id, "finished_at": utcnow()}
+    if outcome is None:
+        conn.execute(_DONE, params)
+    else:
+        conn.execute(_DONE_UNRECORDED, {**params, "command": command, "outcome": outcome})
+    if sent:
+        conn.execute(_upserts(conn.dialect.name)[1],
+                     [{"matrix_event_id": m, "room_id": r, "source_event_id": event_id} for m, r in sent])
+
+
+def finish_all(conn: Connection, finished: list[tuple]) -> None:
+    for args in finished:
+        finish(conn, *args)
+
+
+def get_state(conn: Connection, key: str) -> str | None:
+    return conn.scalar(_STATE, {"key": key})
+
+
+def language(conn: Connection, user_id: str) -> str | None:
+    return conn.scalar(_LANGUAGE, {"user_id": user_id})
+
+
+def grants(conn: Connection) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for user_id, role in conn.execute(_GRANTS):
+        found.setdefault(user_id, set()).add(role)
+    return found
+
+
+def stored_reactions(conn: Connection, event_ids: list[str]) -> dict[str, tuple[str, str, str | None]]:
+    """The recorded reactions among these ids, as (sender, key, target): what a redaction took back."""
+    if not event_ids:
+        return {}
+    rows = conn.execute(_REACTIONS, {"ids": event_ids})
+    return {row.event_id: (row.sender, row.body, row.relates_to) for row in rows}
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+# ----- running them -------------------------------------------------------------------------------
+
+class RuntimeStore:
+    """Runs the steps above, each in one transaction and one round trip."""
+
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+        self._sync_engine = None
+        self._thread: ThreadPoolExecutor | None = None
+        url = engine.url
+        if url.get_backend_name() == "sqlite" and url.database and ":memory:" not in url.database:
+            # A pysqlite connection of our own, used only by one thread of our own.
+            self._sync_engine = create_engine(url.set(drivername="sqlite"), pool_size=1, max_overflow=0,
+                                              connect_args={"timeout": 30, "check_same_thread": False})
+            event.listen(self._sync_engine, "connect", _sqlite_pragmas)
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-db")
+
+    async def run(self, step: Callable[..., T], *args: Any) -> T:
+        """``step(connection, *args)`` in one transaction, committed."""
+        if self._sync_engine is not None:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, self._in_transaction, step, args)
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(step, *args)
+
+    def _in_transaction(self, step: Callable[..., T], args: tuple) -> T:
+        with self._sync_engine.begin() as conn:  # type: ignore[union-attr]
+            return step(conn, *args)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
+            self._sync_engine = None
