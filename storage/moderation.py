@@ -98,10 +98,12 @@ class MuteRepository:
                  .order_by(Mute.ends_at_ms).limit(limit))
         return list(await self.session.scalars(query))
 
-    async def next_end(self) -> int | None:
-        """When the next active mute ends (epoch ms), or None."""
-
-        return await self.session.scalar(select(func.min(Mute.ends_at_ms)).where(Mute.lifted_at.is_(None)))
+    async def next_end(self, after_ms: int | None = None) -> int | None:
+        """When the next active mute ends (epoch ms; only ends later than ``after_ms`` if given), or None."""
+        query = select(func.min(Mute.ends_at_ms)).where(Mute.lifted_at.is_(None))
+        if after_ms is not None:
+            query = query.where(Mute.ends_at_ms > after_ms)
+        return await self.session.scalar(query)
 
     async def all_active(self, rooms: Iterable[str] | None = None) -> list[Mute]:
         query = select(Mute).where(Mute.lifted_at.is_(None))

@@ -3,8 +3,9 @@
 A mute sets the user's power level to one below what ``m.room.message`` needs and keeps, in the
 database, the entry they had before (or that they had none). The row is committed *before* the power
 level changes, so a crash in between can never lose the level to restore. The lifting job reads the
-database — not a timer — every second, so a mute ends on time while the bot runs and at the first
-second after a start when it ended while the bot was down. It restores the level only if it is still
+database — not a timer: it sleeps until the next mute in the database ends (woken when a mute is
+added), so a mute ends on time while the bot runs and right after a start when it ended while the
+bot was down; an idle bot does not poll. It restores the level only if it is still
 the muted one (someone who changed it by hand in the meantime wins) and writes an ``unmute`` case.
 """
 
@@ -34,8 +35,14 @@ UNITS = {"s": 1, "sec": 1, "sek": 1, "m": 60, "min": 60, "h": 3600, "g": 3600, "
          "dn": 86400, "dni": 86400, "dzien": 86400, "w": 604800, "tyg": 604800}
 MAX_SECONDS = 366 * 86400
 _PART = re.compile(r"(\d+)\s*([a-z]+)")
-POLL_SECONDS = 1.0
+MAX_SLEEP_SECONDS = 60.0  # the job looks at the database at least this often
 RETRY_SECONDS = 30.0
+DUE_BATCH = 100
+WAKE = "mutes:wake"  # hub.services: the event that wakes the job when a mute is added
+
+
+def _wake_event(hub: Any) -> asyncio.Event:
+    return hub.services.setdefault(WAKE, asyncio.Event())
 
 
 def parse_duration(text: str) -> int:
@@ -91,6 +98,7 @@ async def apply_mute(hub: Any, transport: Any, room_id: str, user_id: str, ends_
                 await session.flush()
                 mute_id, new = row.id, True
             await session.commit()
+        _wake_event(hub).set()  # the lifting job may be asleep until a later end
         if power.entry(user_id) != muted:
             try:
                 await matrix_admin.put_power_levels(transport, room_id,
@@ -144,16 +152,23 @@ def level_param(level: int | None) -> int | str:
 
 @commands.background
 async def lift_ended_mutes(hub: Any) -> None:
-    """Every second: lift the mutes whose time is up (the database is the truth, so a restart catches up)."""
+    """Lift the mutes whose time is up, then sleep until the next one ends (the database is the truth,
+    so a restart catches up)."""
     transport = hub.transport
     if not matrix_admin.available(transport):
         return  # the console cannot change power levels; the bot lifts them when it runs
     stopping: asyncio.Event | None = getattr(transport, "stopping", None)
+    wake = _wake_event(hub)
     retry_at: dict[int, float] = {}
     while not (stopping and stopping.is_set()):
+        sleep = MAX_SLEEP_SECONDS
+        wake.clear()
         try:
+            now = now_ms()
             async with hub.sessions() as session:
-                due = [m.id for m in await MuteRepository(session).due(now_ms())]
+                mutes = MuteRepository(session)
+                due = [m.id for m in await mutes.due(now, limit=DUE_BATCH)]
+                next_end = await mutes.next_end(after_ms=now)
             for mute_id in due:
                 if retry_at.get(mute_id, 0) > time.monotonic():
                     continue
@@ -163,17 +178,30 @@ async def lift_ended_mutes(hub: Any) -> None:
                 except matrix_admin.MatrixActionError as error:
                     log.warning("cannot lift mute %s yet (%s); retrying in %.0f s", mute_id, error, RETRY_SECONDS)
                     retry_at[mute_id] = time.monotonic() + RETRY_SECONDS
+            retry_at = {m: at for m, at in retry_at.items() if m in due}  # lifted by hand meanwhile: forgotten
+            if next_end is not None:
+                sleep = min(sleep, (next_end - now_ms()) / 1000)
+            if retry_at:
+                sleep = min(sleep, min(retry_at.values()) - time.monotonic())
+            if len(due) == DUE_BATCH:
+                sleep = 0  # more are due
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("lifting mutes failed; retrying")
-        if stopping is not None:
-            try:
-                await asyncio.wait_for(stopping.wait(), timeout=POLL_SECONDS)
-            except asyncio.TimeoutError:
-                pass
-        else:
-            await asyncio.sleep(POLL_SECONDS)
+            sleep = 1.0
+        await _sleep_until_woken(wake, stopping, max(0.0, sleep))
+
+
+async def _sleep_until_woken(wake: asyncio.Event, stopping: asyncio.Event | None, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(wake.wait())]
+    if stopping is not None:
+        waiters.append(asyncio.ensure_future(stopping.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 # ----- the commands --------------------------------------------------------------------------

@@ -369,20 +369,25 @@ async def test_mute_below_a_raised_message_level_and_unmute_by_hand(bot):
     assert "is not muted here" in await b.say(MOD, f"!mod unmute {BOB}")
 
 
-async def test_the_lifting_job_ends_mutes_on_time(bot, monkeypatch):
+async def test_the_lifting_job_ends_mutes_on_time(bot):
+    """The job sleeps until the next end; a mute added meanwhile wakes it (it would sleep a minute)."""
     import asyncio
 
     b = await bot()
-    monkeypatch.setattr(mutes_module, "POLL_SECONDS", 0.05)
-    await b.say(MOD, f"!mod mute {ALA} 1s")
+    await b.say(MOD, f"!mod mute {BOB} 1h")
     job = asyncio.ensure_future(mutes_module.lift_ended_mutes(b.hub))
     try:
-        deadline = time.monotonic() + 5
-        while b.room().power["users"].get(ALA) != 10 and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)  # asleep until Bob's mute ends
+        started = time.monotonic()
+        await b.say(MOD, f"!mod mute {ALA} 1s")
+        while b.room().power["users"].get(ALA) != 10 and time.monotonic() < started + 5:
             await asyncio.sleep(0.05)
+        lifted_after = time.monotonic() - started
     finally:
         job.cancel()
     assert b.room().power["users"][ALA] == 10
+    assert 0.5 < lifted_after < 5
+    assert b.room().power["users"][BOB] == -1  # muted still: his hour is not up
 
 
 async def test_a_mute_row_is_written_before_the_level_changes(bot):

@@ -65,6 +65,8 @@ async def test_mutes_due_and_active(engine):
     async with sessions() as session:
         mutes = MuteRepository(session)
         assert await mutes.next_end() == 1_000
+        assert await mutes.next_end(after_ms=1_000) == 5_000  # the next end still to come
+        assert await mutes.next_end(after_ms=5_000) is None
         due = await mutes.due(2_000)
         assert [m.user_id for m in due] == ["@ala:x"]
         MuteRepository.lift(due[0], "@hub:x")
