@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.config import Config, ConfigError, find_config, load_config
+from bot.config import Config, ConfigError, find_config, load_config, sqlite_url_resolved
 
 log = logging.getLogger("leaders_hub")
 
@@ -63,7 +63,10 @@ async def run_bot(config: Config, ready: asyncio.Event | None = None) -> None:
     from bot.matrix import MatrixTransport
     from bot.web import start_web
 
-    hub = await Hub.create(config)
+    from storage import db
+
+    await db.upgrade_in_child(sqlite_url_resolved(config))  # this process never loads Alembic (memory)
+    hub = await Hub.create(config, migrate=False)
     transport = MatrixTransport(hub)
     web = await start_web(hub, lambda: transport.healthy)
     loop = asyncio.get_running_loop()
@@ -232,7 +235,9 @@ def cmd_archive_search(args) -> int:
     import json
 
     from storage.archive import ArchiveRepository, record_of, title_of
+    from commands.archive import lemma_cache
     from storage.search import FilterError, SearchIndex, parse_query
+    from storage.search.analyzer import use_lemma_cache
 
     config = _load(args)
 
@@ -240,6 +245,7 @@ def cmd_archive_search(args) -> int:
         return [(row.number, record_of(row)) for row in await ArchiveRepository(session).approved()]
 
     rows = asyncio.run(_with_hub_session(config, work))
+    use_lemma_cache(lemma_cache(config))  # the bot's on-disk dictionaries, not ~47 MB loaded for one search
     index = SearchIndex()
     index.add_many(record for _, record in rows)
     numbers = {record["id"]: (number, record) for number, record in rows}
