@@ -33,7 +33,6 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from rapidfuzz import process
 
 from bot import matrix_admin
 from bot.args import fold
@@ -375,6 +374,8 @@ def resolve_user(raw: str, states: list[matrix_admin.RoomState], memberships: tu
     if found:
         raise TargetUnclear("checks.user_ambiguous", name=md_code(raw), candidates=_people(found))
     choices = {uid: fold(label) for uid, label in labels.items()}
+    from rapidfuzz import process  # only for a name nobody has: not loaded at start
+
     close = process.extract(name, choices, limit=5, score_cutoff=60)
     if close:
         raise TargetUnclear("checks.user_unknown_suggest", name=md_code(raw),

@@ -12,9 +12,8 @@ escapes it first (see ``bot.reply.md_escape``).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Mapping
-
-from babel import Locale
 
 LANGUAGES = ("pl", "en")
 DEFAULT_LANGUAGE = "pl"
@@ -22,7 +21,12 @@ DEFAULT_LANGUAGE = "pl"
 Template = str | Mapping[str, str]
 Catalogue = Mapping[str, Mapping[str, Template]]
 
-_PLURAL_RULES = {lang: Locale.parse(lang).plural_form for lang in LANGUAGES}
+
+@functools.cache
+def _plural_rule(lang: str):
+    from babel import Locale  # its locale data costs memory: loaded at the first plural, not at start
+
+    return Locale.parse(lang if lang in LANGUAGES else "en").plural_form
 
 
 class Translator:
@@ -70,7 +74,7 @@ class Translator:
 
 
 def select_plural(lang: str, forms: Mapping[str, str], count: Any) -> str:
-    rule = _PLURAL_RULES.get(lang, _PLURAL_RULES["en"])
+    rule = _plural_rule(lang)
     try:
         category = rule(abs(count))
     except (TypeError, ValueError):

@@ -21,7 +21,6 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
-from rapidfuzz import process
 
 from bot.args import Invocation, Token, fold, parse_invocation
 from bot.errors import BadQuoting, CommandError, PermissionDenied, UnknownCommand, UsageError
@@ -218,6 +217,8 @@ class Router:
         return Resolved(command, index)
 
     def suggest(self, word: str) -> str:
+        from rapidfuzz import process  # only for a mistyped command: not loaded at start
+
         match = process.extractOne(fold(word), list(self.commands), score_cutoff=70)
         return self.commands[match[0]].path if match else ""
 

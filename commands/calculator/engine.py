@@ -20,6 +20,9 @@ Key scheme (one key per parameter, the same in overrides and internally):
     attribution                       a (default 0)
     optimism_bias_benefits            OB_b (default 0)
     optimism_bias_costs               OB_c (default 0)
+
+numpy (~10 MB of memory) is imported inside the functions that compute, so a bot
+nobody asks for a calculation never loads it.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 HORIZON_MIN, HORIZON_MAX = 1, 50
 DEFAULT_HORIZON = 7
@@ -309,6 +313,7 @@ def check_transition_key(scn: Scenario, key: str) -> None:
 
 
 def _column(values: Mapping[str, Any], key: str, n: int, default: float = 0.0) -> np.ndarray:
+    import numpy as np  # imported on first use, not at start: see the module docstring
     v = values.get(key, default)
     return np.broadcast_to(np.asarray(v, dtype=float), (n,))
 
@@ -316,6 +321,7 @@ def _column(values: Mapping[str, Any], key: str, n: int, default: float = 0.0) -
 def _simulate(scn: Scenario, values: Mapping[str, Any], n: int) -> dict[str, np.ndarray]:
     """Run n draws at once. ``values`` maps keys to floats or arrays of shape (n,);
     absent keys take the defaults. Returns arrays indexed [draw, year, ...]."""
+    import numpy as np  # imported on first use, not at start: see the module docstring
     states, payers = scn.states, scn.payers
     S, P = len(states), max(len(payers), 1)
     idx = {s: i for i, s in enumerate(states)}
@@ -526,6 +532,7 @@ def compute(scn: Scenario, *, monte_carlo: bool | None = None) -> Result:
 
 def _triangular(u: np.ndarray, r: Range) -> np.ndarray:
     """Inverse CDF of the triangular distribution (handles mode at either end)."""
+    import numpy as np  # imported on first use, not at start: see the module docstring
     a, c, b = r.low, r.mode, r.high
     if b == a:
         return np.full_like(u, a)
@@ -538,6 +545,7 @@ def _triangular(u: np.ndarray, r: Range) -> np.ndarray:
 def draw(scn: Scenario, draws: int, seed: int) -> dict[str, Any]:
     """Independent triangular draws of every ranged key (sorted, so the stream of
     random numbers does not depend on the order keys were given in)."""
+    import numpy as np  # imported on first use, not at start: see the module docstring
     rng = np.random.default_rng(seed)
     ranged = scn.ranged()
     keys = sorted(ranged)
@@ -552,6 +560,7 @@ def draw(scn: Scenario, draws: int, seed: int) -> dict[str, Any]:
 def run_monte_carlo(
     scn: Scenario, draws: int | None = None, seed: int | None = None, *, validated: bool = False
 ) -> dict[str, Any]:
+    import numpy as np  # imported on first use, not at start: see the module docstring
     if not validated:
         validate(scn)  # a range that could break a row is reported before any draw
     n = draws or scn.draws
@@ -601,6 +610,7 @@ def _clamp(scn: Scenario, key: str, x: float, values: Mapping[str, float]) -> fl
 def tornado(scn: Scenario, shift: float = TORNADO_SHIFT) -> list[dict[str, Any]]:
     """NPV at each input −/+ shift (others central), ranked by the NPV swing.
     Values are kept valid (probabilities capped by their row, integers rounded)."""
+    import numpy as np  # imported on first use, not at start: see the module docstring
     validate(scn)
     base = _central_values(scn)
     # After-cells that follow inaction move with it; the scalars with defaults count too.
@@ -637,6 +647,7 @@ def switching_value(scn: Scenario, key: str | None = None, grid: int = 201) -> f
 
     A grid over the interval (one vectorised run) finds the sign change nearest to
     the current value — NPV need not be monotone — and bisection then narrows it."""
+    import numpy as np  # imported on first use, not at start: see the module docstring
     validate(scn)
     key = key or scn.main_effect
     if key is None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from babel.numbers import format_decimal, format_percent
 
 from bot.i18n import Translator
 from bot.reply import md_escape
@@ -35,15 +34,21 @@ def _loc(lang: str) -> str:
 
 
 def money(x: float, lang: str) -> str:
+    from babel.numbers import format_decimal  # Babel's locale data: loaded when first needed, not at start
+
     n = format_decimal(round(x), format="#,##0", locale=_loc(lang))
     return f"{n} zł" if lang == "pl" else f"PLN {n}"
 
 
 def decimal(x: float, lang: str, fmt: str = "#,##0.##") -> str:
+    from babel.numbers import format_decimal
+
     return format_decimal(x, format=fmt, locale=_loc(lang))
 
 
 def percent(x: float, lang: str, fmt: str = "#,##0.#%") -> str:
+    from babel.numbers import format_percent
+
     return format_percent(x, format=fmt, locale=_loc(lang))
 
 

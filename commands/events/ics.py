@@ -8,18 +8,20 @@ icalendar (``Calendar.add_missing_timezones``), because RFC 5545 requires one
 and not every client knows IANA names by heart.
 
 Output is deterministic for given inputs (``stamp`` is passed in), so the
-feed can be cached or compared.
+feed can be cached or compared. icalendar is imported when a file is made, not
+when the bot starts (it costs ~3 MB of memory).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterable
-
-from icalendar import Calendar, Event, Timezone, vRecur
+from typing import TYPE_CHECKING, Iterable
 
 from .form import EventDraft
+
+if TYPE_CHECKING:
+    from icalendar import Calendar, Event
 
 PRODID = "-//Leaders Hub//Events//EN"
 # VTIMEZONE rules are generated up to this year at least; later years are
@@ -49,6 +51,8 @@ def event_uid(event_id: str | int, domain: str) -> str:
 
 
 def event_component(entry: IcsEntry, stamp: datetime) -> Event:
+    from icalendar import Event, vRecur  # when a file is made: see the module docstring
+
     draft = entry.draft
     status = "CANCELLED" if entry.cancelled else "CONFIRMED" if entry.confirmed else "TENTATIVE"
     event = Event()
@@ -77,6 +81,8 @@ def event_component(entry: IcsEntry, stamp: datetime) -> Event:
 
 
 def _calendar(entries: list[IcsEntry], stamp: datetime, method: str) -> Calendar:
+    from icalendar import Calendar  # when a file is made: see the module docstring
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -114,6 +120,8 @@ def feed_calendar(entries: Iterable[IcsEntry], *, now: datetime, name: str = "Le
     chosen = sorted((e for e in entries if in_feed(e, now)), key=lambda e: (e.draft.start, e.uid))
     calendar = _calendar(chosen, now, "PUBLISH")
     if not chosen:
+        from icalendar import Timezone
+
         calendar.add_component(Timezone.from_tzid(zone, first_date=date(now.year, 1, 1),
                                                   last_date=date(now.year + 2, 1, 1)))
     calendar.add("name", name)  # RFC 7986

@@ -16,14 +16,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from dateutil.rrule import rrule, rrulestr
 
 from bot.args import fold
 
 from .messages import EventError
 from .timeparse import format_local, utc, wall_to_instant
+
+if TYPE_CHECKING:
+    from dateutil.rrule import rrule
 
 # More often than daily would make every reminder a flood; nobody needs it for events.
 ALLOWED_FREQ = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
@@ -144,6 +146,8 @@ def _until_utc(value: str, start: datetime, text: str) -> str:
 
 def _rrule(recurrence: Recurrence, start: datetime) -> rrule:
     """The dateutil rule over naive wall times of ``start``'s zone."""
+    from dateutil.rrule import rrulestr  # when a repeating event is planned, not at start
+
     zone = start.tzinfo
     if not isinstance(zone, ZoneInfo):
         raise TypeError("a recurrence needs a start in a ZoneInfo zone")

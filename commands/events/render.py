@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from babel.dates import format_datetime
-
 from bot.reply import md_code, md_escape
 
 from .form import EventDraft
@@ -15,6 +13,8 @@ RSVP_KEYS = {"✅": "yes", "✔️": "yes", "👍": "yes", "❔": "maybe", "❓"
 
 
 def when_text(moment: datetime, lang: str, zone: str | None = None) -> str:
+    from babel.dates import format_datetime  # Babel's locale data: loaded when first needed, not at start
+
     local = moment.astimezone(get_zone(zone)) if zone else moment
     return f"{format_datetime(local, 'EEEE d MMMM y, HH:mm', locale=lang)} ({local.tzinfo.key})"  # type: ignore[union-attr]
 

@@ -9,10 +9,20 @@ deleted; the chat layer parses what the user typed with `parse_query` and asks
 from pathlib import Path
 
 from .analyzer import Analyzer, fold
-from .index import Hit, SearchIndex, SearchResult, Suggestion, md_escape
 from .taxonomy import FilterError, ParsedQuery, check_record, label, parse_query, resolve
 
 STARTER_ARCHIVE = Path(__file__).parent / "data" / "starter_archive.json"
+_FROM_INDEX = ("Hit", "SearchIndex", "SearchResult", "Suggestion", "md_escape")
+
+
+def __getattr__(name: str):
+    # The index module (numpy, ~10 MB) is imported when first asked for, not with the package:
+    # the bot validates and parses queries from the start, but builds an index only for records.
+    if name in _FROM_INDEX:
+        from . import index
+
+        return getattr(index, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_starter_archive() -> list[dict]:

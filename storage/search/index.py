@@ -25,12 +25,10 @@ import sys
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
-from babel import Locale
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 from . import taxonomy
 from .analyzer import Analyzer, QueryToken, fold, guess_lang
@@ -41,7 +39,12 @@ FILTER_KINDS = ("group", "area", "stage", "type", "region", "country", "tag")
 
 assert array("i").itemsize == 4 and array("H").itemsize == 2
 
-_COUNTRY_NAMES = {lang: Locale.parse(lang).territories for lang in ("pl", "en")}
+
+@cache
+def _country_names() -> dict[str, Mapping[str, str]]:
+    from babel import Locale  # its locale data (a few MB) is read when a record has a country
+
+    return {lang: Locale.parse(lang).territories for lang in ("pl", "en")}
 
 
 @dataclass(frozen=True)
@@ -222,7 +225,7 @@ class SearchIndex:
                 yield "meta", doc[key], lang
         country = doc.get("country")
         if isinstance(country, str):
-            for label_lang, names in _COUNTRY_NAMES.items():
+            for label_lang, names in _country_names().items():
                 if country.upper() in names:
                     yield "meta", names[country.upper()], label_lang
         # Taxonomy labels in both languages: a record coded `homeless` is found by
@@ -419,6 +422,9 @@ class SearchIndex:
         Only words starting with the query's first or second letter are compared: that keeps
         a look-up under a millisecond on a large vocabulary, and covers a wrong letter anywhere
         but the first, a letter added in front and the first two letters swapped."""
+        from rapidfuzz import process  # only for words the index does not know
+        from rapidfuzz.distance import OSA
+
         found: list[tuple[str, int]] = []
         for length in range(len(folded) - max_distance, len(folded) + max_distance + 1):
             for first in set(folded[:2]):

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Iterable, Mapping
-
-from babel import Locale
-from rapidfuzz import fuzz, process
 
 from .analyzer import fold
 
@@ -193,8 +191,12 @@ _LOOKUP = {kind: _table(terms) for kind, terms in _CODED.items()}
 _LOOKUP["region"] = _table(VOIVODESHIPS)
 
 
+@cache
 def _countries() -> dict[str, str]:
     # Babel ships CLDR territory names: "Finlandia", "Finland", "FI" all mean FI, offline.
+    # Read on first use: loading Babel's locale data costs a few MB.
+    from babel import Locale
+
     table: dict[str, str] = {}
     for lang in ("en", "pl"):
         for code, name in Locale.parse(lang).territories.items():
@@ -204,7 +206,8 @@ def _countries() -> dict[str, str]:
     return table
 
 
-_LOOKUP["country"] = _countries()
+def _lookup(kind: str) -> Mapping[str, str] | None:
+    return _countries() if kind == "country" else _LOOKUP.get(kind)
 
 
 class FilterError(ValueError):
@@ -235,7 +238,7 @@ def resolve(kind: str, value: str) -> str:
         raise FilterError(kind, value, ["0", "1", "2", "3", "4", "5"])
     if kind == "region":
         norm = re.sub(r"^(wojewodztwo|woj|region)\.? ", "", norm)
-    table = _LOOKUP.get(kind)
+    table = _lookup(kind)
     if table is None:
         raise FilterError(kind, value, sorted(set(FILTER_KEYS.values())))
     code = table.get(norm)
@@ -260,7 +263,9 @@ def _unique_prefix(table: Mapping[str, str], norm: str) -> str | None:
 
 def suggest(kind: str, value: str, limit: int = 3) -> list[str]:
     """Codes whose labels are closest to `value` — for "did you mean" replies."""
-    table = _LOOKUP.get(kind, {})
+    from rapidfuzz import fuzz, process  # only for "did you mean": not at start
+
+    table = _lookup(kind) or {}
     found = process.extract(_norm(value), list(table), scorer=fuzz.WRatio, limit=limit * 4)
     codes: list[str] = []
     for name, score, _ in found:
@@ -351,7 +356,7 @@ def check_record(record: Mapping[str, Any]) -> list[str]:
     codes("stage", STAGES, single=True)
     codes("scale", SCALES, single=True)
     country = record.get("country")
-    if country is not None and not (isinstance(country, str) and country.lower() in _LOOKUP["country"]):
+    if country is not None and not (isinstance(country, str) and country.lower() in _countries()):
         problems.append(f"country: unknown ISO 3166 code {country!r}")
     level = record.get("evidence_level")
     if level is not None and not (isinstance(level, int) and not isinstance(level, bool)
