@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterable, Iterator
 
 LANGS = ("pl", "en")
@@ -205,27 +206,48 @@ class QueryToken:
 class _Lemmatiser:
     """simplemma's dictionary lookup (plus its English suffix rules), nothing more.
 
-    Low-memory dictionaries: ~50 MB for Polish instead of ~400 MB, loaded on first use in
-    a few seconds (the bot calls `Analyzer.warm_up` at start). simplemma's decomposition
+    Dictionaries are loaded on first use. By default simplemma's low-memory ones: ~47 MB of
+    memory for Polish instead of ~400 MB, loaded in a few seconds in every process. With a
+    cache folder (`use_lemma_cache`, which the bot calls with a folder of its data) the same
+    entries are read from a file built there once (`lemmas.DiskDictionaryFactory`): ~2 MB
+    of memory at most, no load time, the same lemmas. simplemma's decomposition
     strategies are left out: they guess lemmas for unknown words (names, typos, words
     typed without diacritics), costing ~1 ms a word and often guessing wrong ("bezdomnosc"
     → "bezdomny"); for Polish, stripping the ending (`_pl_stem`) is cheaper and safer."""
 
     def __init__(self) -> None:
         self._lookup = self._rules = None
+        self.cache: Path | None = None
+
+    def use_cache(self, folder: Path | None) -> None:
+        if folder != self.cache:
+            self.cache, self._lookup = folder, None
 
     def __call__(self, token: str, lang: str) -> str | None:
         """The lemma, or None when the dictionary does not know the word."""
-        if self._lookup is None:
+        lookup = self._lookup
+        if lookup is None:
             from simplemma.strategies import DictionaryLookupStrategy, RulesStrategy
-            from simplemma.strategies.dictionaries import LOW_MEMORY_DICTIONARY_FACTORY
 
-            self._lookup = DictionaryLookupStrategy(LOW_MEMORY_DICTIONARY_FACTORY)
+            if self.cache is not None:
+                from .lemmas import DiskDictionaryFactory
+
+                factory = DiskDictionaryFactory(self.cache)
+            else:
+                from simplemma.strategies.dictionaries import LOW_MEMORY_DICTIONARY_FACTORY as factory
             self._rules = RulesStrategy()
-        return self._lookup.get_lemma(token, lang) or self._rules.get_lemma(token, lang)
+            lookup = self._lookup = DictionaryLookupStrategy(factory)
+        return lookup.get_lemma(token, lang) or self._rules.get_lemma(token, lang)
 
 
 _LEMMATISER = _Lemmatiser()
+
+
+def use_lemma_cache(folder: Path | None) -> None:
+    """Read the lemma dictionaries from files in `folder` (built there on first use, see
+    `lemmas`) instead of holding them in memory; None: in memory. Analyzers made before the
+    call keep the keys they already know, which are the same either way."""
+    _LEMMATISER.use_cache(None if folder is None else Path(folder))
 
 
 def _trim(key: str) -> str:
