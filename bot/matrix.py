@@ -547,7 +547,9 @@ class MatrixTransport:
                 sent.append((sent_id, room_id))
             except PermanentSendError as exc:
                 log.error("could not send the reply to %s in %s: %s", incoming.event_id, room_id, exc)
-        self._finished.append((incoming.event_id, sent, command, outcome))
+        # Which command a message answers is kept only when the command stored something (a reaction to
+        # the reply may act on that, e.g. a ✅ confirming a draft); a reply to !ping needs no row.
+        self._finished.append((incoming.event_id, sent if outcome is None else [], command, outcome))
         if self._finish_task is None or self._finish_task.done():
             self._finish_task = asyncio.ensure_future(self._write_finished(FINISH_DELAY))
         self.hub.metrics.reply_latency.observe(max(0.0, time.time() - incoming.origin_ts / 1000)

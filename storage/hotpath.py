@@ -65,7 +65,6 @@ def _bump_versions(session: Session) -> None:
 # ----- the steps, as plain functions of a connection ----------------------------------------------
 
 # Built once: building a statement costs more than running it (these run for every command).
-_KNOWN = select(INBOX.c.event_id).where(INBOX.c.event_id.in_(bindparam("ids", expanding=True)))
 _DONE = update(INBOX).where(INBOX.c.event_id == bindparam("id")).values(
     status="done", finished_at=bindparam("finished_at"))
 _DONE_UNRECORDED = _DONE.values(command=bindparam("command"), outcome=bindparam("outcome"))
@@ -77,13 +76,14 @@ _REACTIONS = select(INBOX.c.event_id, INBOX.c.sender, INBOX.c.body, INBOX.c.rela
 
 
 @functools.cache
-def _upserts(dialect: str) -> tuple[Any, Any]:
+def _upserts(dialect: str) -> tuple[Any, Any, Any]:
     """The dialect's ON CONFLICT statements (SQLite and PostgreSQL spell them alike)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    event = insert(INBOX).on_conflict_do_nothing(index_elements=[INBOX.c.event_id])
     token = insert(STATE)
     token = token.on_conflict_do_update(index_elements=[STATE.c.key], set_={"value": token.excluded.value})
     message = insert(MESSAGES).on_conflict_do_nothing(index_elements=[MESSAGES.c.matrix_event_id])
-    return token, message
+    return event, token, message
 
 
 def record_batch(conn: Connection, rows: list[dict[str, Any]], token_key: str, token: str | None,
@@ -92,19 +92,15 @@ def record_batch(conn: Connection, rows: list[dict[str, Any]], token_key: str, t
 
     ``finished``: arguments of ``finish`` for replies delivered meanwhile, done in the same transaction."""
     finish_all(conn, finished)
-    new: list[dict[str, Any]] = []
-    if rows:
-        known = set(conn.scalars(_KNOWN, {"ids": [row["event_id"] for row in rows]}))
-        now = utcnow()
-        for row in rows:
-            if row["event_id"] not in known:
-                known.add(row["event_id"])
-                new.append({**row, "status": "pending", "received_at": now})
-        if new:
-            conn.execute(INBOX.insert(), new)
+    insert_event, upsert_token, _ = _upserts(conn.dialect.name)
+    now = utcnow()
+    new: list[str] = []
+    for row in rows:  # one at a time: the row count tells whether it was new
+        if conn.execute(insert_event, {**row, "status": "pending", "received_at": now}).rowcount == 1:
+            new.append(row["event_id"])
     if token is not None:
-        conn.execute(_upserts(conn.dialect.name)[0], {"key": token_key, "value": token})
-    return [row["event_id"] for row in new]
+        conn.execute(upsert_token, {"key": token_key, "value": token})
+    return new
 
 
 def finish(conn: Connection, event_id: str, sent: list[tuple[str, str]], command: str | None = None,
@@ -119,7 +115,7 @@ def finish(conn: Connection, event_id: str, sent: list[tuple[str, str]], command
     else:
         conn.execute(_DONE_UNRECORDED, {**params, "command": command, "outcome": outcome})
     if sent:
-        conn.execute(_upserts(conn.dialect.name)[1],
+        conn.execute(_upserts(conn.dialect.name)[2],
                      [{"matrix_event_id": m, "room_id": r, "source_event_id": event_id} for m, r in sent])
 
 
