@@ -474,7 +474,8 @@ class Run:
                 for leader in leaders[1:]:
                     await leader.join(rooms[name])
             log("starting the bots")
-            self.hub = BotProcess(self.workdir / HUB, hs, rooms=[rooms[HUB]], user_id=bot_ids[HUB])
+            self.hub = BotProcess(self.workdir / HUB, hs, rooms=[rooms[HUB]], user_id=bot_ids[HUB],
+                                  matrix="encryption = false" if args.no_encryption else "")
             await asyncio.to_thread(self.hub.start)
             for mode, name in (("inline", INLINE), ("tasks", TASKS)):
                 self.bare[name] = BareBot(self.workdir / name, hs, bot_ids[name], rooms[name], mode)
@@ -603,6 +604,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="before each scenario wait up to SECONDS for other processes on the machine to go "
                    "(under 0.15 cores busy); default 0: measure at once")
     p.add_argument("--quick", action="store_true", help="a smoke run: 3 leaders, 10 pings, 6 per leader, 2 rounds")
+    p.add_argument("--no-encryption", action="store_true",
+                   help="run Leaders Hub with [matrix] encryption = false, like the bare bots: an encrypting "
+                   "device costs Synapse more per message, which is what this isolates")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, databases)")
     p.add_argument("--py-spy", metavar="PATH", help="sample Leaders Hub with py-spy during the measured scenarios "
@@ -631,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
         results = asyncio.run(run.main())
         print(f"Leaders Hub ping round trips: {args.leaders} leaders, {args.pings} sequential pings, "
               f"{args.concurrent_pings} pings per leader concurrently, {args.rounds} round(s), "
-              f"{os.cpu_count()} CPUs")
+              f"{os.cpu_count()} CPUs, Leaders Hub's encryption {'off' if args.no_encryption else 'on'}")
         print(report(results, args))
         if args.py_spy and Path(args.py_spy).exists():
             print()

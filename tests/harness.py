@@ -162,7 +162,7 @@ class BotProcess:
 
     def __init__(self, workdir: Path, homeserver: Homeserver, rooms: list[str], admins: list[str] = (),
                  password: str | None = PASSWORD, catch_up_seconds: int = 600, extra: str = "",
-                 user_id: str = "@hub:localhost"):
+                 user_id: str = "@hub:localhost", matrix: str = ""):
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.http_port = free_port()
@@ -170,9 +170,11 @@ class BotProcess:
         self.homeserver = homeserver
         self.log_path = workdir / "bot.log"
         self.process: subprocess.Popen | None = None
-        self.write_config(rooms, admins, password, catch_up_seconds, extra, user_id)
+        self.write_config(rooms, admins, password, catch_up_seconds, extra, user_id, matrix)
 
-    def write_config(self, rooms, admins, password, catch_up_seconds, extra="", user_id="@hub:localhost") -> None:
+    def write_config(self, rooms, admins, password, catch_up_seconds, extra="", user_id="@hub:localhost",
+                     matrix="") -> None:
+        """``extra``: lines appended at the end (new sections); ``matrix``: more lines of [matrix]."""
         lines = [
             "[matrix]",
             f'homeserver = "{self.homeserver.url}"',
@@ -181,6 +183,7 @@ class BotProcess:
             'store_path = "store"',
             f"rooms = {json.dumps(list(rooms))}",
             "sync_timeout_ms = 5000",
+            matrix,
             "[bot]",
             f"admins = {json.dumps(list(admins))}",
             f"catch_up_seconds = {catch_up_seconds}",
