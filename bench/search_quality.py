@@ -82,7 +82,7 @@ def main() -> None:
         print(f"{name:24} {r['ndcg']:8.3f} {r['recall']:10.3f} {r['ndcg'] / base['ndcg']:12.2f} "
               f"{r['ndcg'] / stem['ndcg']:17.2f}")
     kinds = ["cross-language", "no diacritics", "inflected", "typo"]
-    print(f"\nnDCG@10 by kind of query   " + " ".join(f"{k:>15}" for k in kinds))
+    print("\nnDCG@10 by kind of query   " + " ".join(f"{k:>15}" for k in kinds))
     for name in ("bm25", "bm25+fold+stem", "ours"):
         cells = []
         for kind in kinds:

@@ -84,8 +84,8 @@ async def test_replies_in_threads_and_to_replies(hub_room):
     assert (await leader.wait_reply(quoted))["content"]["body"].startswith("pong")
 
 
-async def test_ignores_notices_itself_and_plain_talk(hub_room):
-    room, leader, bot_id = hub_room["room"], hub_room["leader"], hub_room["bot_id"]
+async def test_ignores_notices_and_plain_talk(hub_room):
+    room, leader = hub_room["room"], hub_room["leader"]
     notice = await leader.send(room, "!ping", msgtype="m.notice")
     talk = await leader.send(room, "Hello! ping me later")
     marker = await leader.send(room, "!ping")

@@ -1,9 +1,5 @@
 """The cohort model against hand-computed figures (calculator.md and small cases)."""
 
-import sys
-from pathlib import Path
-
-
 import math
 
 import pytest

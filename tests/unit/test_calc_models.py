@@ -1,9 +1,5 @@
 """The built-in models: each computes, says where its figures come from, grades its effects."""
 
-import sys
-from pathlib import Path
-
-
 import re
 
 import pytest

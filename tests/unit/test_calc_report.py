@@ -1,10 +1,7 @@
 """Replies in Polish and English, the catalogues, the chart."""
 
-import sys
-from pathlib import Path
-
-
 import string
+from pathlib import Path
 
 import pytest
 

@@ -1,9 +1,5 @@
 """Scenarios from TOML files and from models with key=value overrides."""
 
-import sys
-from pathlib import Path
-
-
 import pytest
 
 from commands.calculator.engine import CalcError, Range, compute
