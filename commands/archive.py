@@ -193,6 +193,7 @@ class ArchiveIndex:
     records: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # record id → (#, record)
     last: dict[str, tuple[str, dict, int]] = field(default_factory=dict)  # user → (query, filters, next offset)
     _index: SearchIndex | None = field(default=None, repr=False)
+    analysing: bool = False  # the lemma dictionaries are open (see archive_index)
 
     @property
     def index(self) -> SearchIndex:
@@ -222,7 +223,21 @@ def lemma_cache(config) -> Path:
     return resolve_path(config, config["matrix"]["store_path"]).parent / "cache"
 
 
-async def archive_index(hub) -> ArchiveIndex:
+async def archive_index(hub, analyse: bool = True) -> ArchiveIndex:
+    """The index, built on first use. ``analyse``: the caller will analyse text (search, add a record), so
+    the lemma dictionaries are opened first in a worker thread: the first time after an install that writes
+    their files (~7 s), which must not stall the event loop. The start-up build of an empty archive does
+    not open them (memory)."""
+    service = await _built_index(hub)
+    if analyse and not service.analysing:
+        async with _index_lock:
+            if not service.analysing:
+                await asyncio.to_thread(service.index.analyzer.warm_up)
+                service.analysing = True
+    return service
+
+
+async def _built_index(hub) -> ArchiveIndex:
     service = hub.services.get(SERVICE)
     if service is not None:
         return service
@@ -240,6 +255,7 @@ async def archive_index(hub) -> ArchiveIndex:
                     service.records[record["id"]] = (number, record)
 
             await asyncio.to_thread(build)
+            service.analysing = bool(rows)  # indexing the records opened the dictionaries
             hub.services[SERVICE] = service
     return service
 
@@ -247,7 +263,7 @@ async def archive_index(hub) -> ArchiveIndex:
 @commands.background
 async def build_index_at_start(hub) -> None:
     """Build the search index once the bot is connected, so the first search need not wait."""
-    await archive_index(hub)
+    await archive_index(hub, analyse=False)
 
 
 # ----- showing --------------------------------------------------------------------------------
