@@ -33,21 +33,22 @@ VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 MIGRATE_URL_ENV = "LEADERS_HUB_MIGRATE_URL"  # what ``python -m storage.migrations`` migrates
 
 
+def sqlite_pragmas(dbapi_connection, _record=None) -> None:
+    """Every SQLite connection of the bot (the engine's, and the hot path's own, see ``storage.hotpath``)."""
+    cursor = dbapi_connection.cursor()
+    # WAL lets the web page read while the bot writes; NORMAL is durable
+    # across process crashes (only an OS crash can lose the last commit).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
 def make_engine(url: str, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
-            cursor = dbapi_connection.cursor()
-            # WAL lets the web page read while the bot writes; NORMAL is durable
-            # across process crashes (only an OS crash can lose the last commit).
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True)
 

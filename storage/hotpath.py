@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
+from storage.db import sqlite_pragmas
 from storage.models import BotMessage, BotState, InboxEvent, RoleGrant, UserSettings, utcnow
 
 T = TypeVar("T")
@@ -147,13 +148,6 @@ def stored_reactions(conn: Connection, event_ids: list[str]) -> dict[str, tuple[
     return {row.event_id: (row.sender, row.body, row.relates_to) for row in rows}
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.close()
-
-
 # ----- running them -------------------------------------------------------------------------------
 
 class RuntimeStore:
@@ -168,7 +162,7 @@ class RuntimeStore:
             # A pysqlite connection of our own, used only by one thread of our own.
             self._sync_engine = create_engine(url.set(drivername="sqlite"), pool_size=1, max_overflow=0,
                                               connect_args={"timeout": 30, "check_same_thread": False})
-            event.listen(self._sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self._sync_engine, "connect", sqlite_pragmas)
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-db")
 
     async def run(self, step: Callable[..., T], *args: Any) -> T:
