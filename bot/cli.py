@@ -234,8 +234,8 @@ def cmd_archive_export(args) -> int:
 def cmd_archive_search(args) -> int:
     import json
 
-    from storage.archive import ArchiveRepository, record_of, title_of
     from commands.archive import lemma_cache
+    from storage.archive import ArchiveRepository, record_of, title_of
     from storage.search import FilterError, SearchIndex, parse_query
     from storage.search.analyzer import use_lemma_cache
 

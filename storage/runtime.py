@@ -1,4 +1,5 @@
-"""Repositories of the runtime: sync state, the inbox of handled events, user settings, role grants."""
+"""Repositories of the runtime: the inbox of handled events, user settings, role grants (the sync token and
+the inbox's hot path are in ``storage.hotpath``)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.hotpath import mark_changed
-from storage.models import BotMessage, BotState, InboxEvent, RoleGrant, UserSettings
-
-
-class StateRepository:
-    def __init__(self, session: AsyncSession):
-        self.session = session
-
-    async def get(self, key: str) -> str | None:
-        row = await self.session.get(BotState, key)
-        return row.value if row else None
-
-    async def set(self, key: str, value: str) -> None:
-        row = await self.session.get(BotState, key)
-        if row:
-            row.value = value
-        else:
-            self.session.add(BotState(key=key, value=value))
+from storage.models import BotMessage, InboxEvent, RoleGrant, UserSettings
 
 
 class InboxRepository:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from storage import db, hotpath
 from storage.hotpath import RuntimeStore
 from storage.models import RoleGrant
-from storage.runtime import InboxRepository, RoleRepository, SettingsRepository, StateRepository
+from storage.runtime import InboxRepository, RoleRepository, SettingsRepository
 from tests.pg import postgres_server  # noqa: F401  (the fixture)
 
 RUNTIME_TABLES = {"bot_state", "inbox", "user_settings", "role_grants"}
@@ -62,32 +62,33 @@ async def test_migrations_create_the_runtime_tables_on_an_empty_database(databas
 
 
 async def test_migrations_are_idempotent_and_keep_the_data(engine):
-    async with db.make_sessionmaker(engine)() as session:
-        await StateRepository(session).set("next_batch", "s72594_4483_1934")
-        await session.commit()
-    await db.upgrade(engine)  # again: nothing to do, nothing lost
-    await db.upgrade(engine)
-    assert await db.current_revision(engine) == head_revision()
-    async with db.make_sessionmaker(engine)() as session:
-        assert await StateRepository(session).get("next_batch") == "s72594_4483_1934"
+    store = RuntimeStore(engine)
+    try:
+        await store.run(hotpath.record_batch, [], "next_batch", "s72594_4483_1934")
+        await db.upgrade(engine)  # again: nothing to do, nothing lost
+        await db.upgrade(engine)
+        assert await db.current_revision(engine) == head_revision()
+        assert await store.run(hotpath.get_state, "next_batch") == "s72594_4483_1934"
+    finally:
+        store.close()
 
 
 async def test_state_survives_a_new_engine(database_url):
     """What one process committed, the next one (a restart) reads."""
     first = db.make_engine(database_url)
     await db.upgrade(first)
-    async with db.make_sessionmaker(first)() as session:
-        await StateRepository(session).set("next_batch", "token-1")
-        await StateRepository(session).set("next_batch", "token-2")
-        await session.commit()
+    store = RuntimeStore(first)
+    await store.run(hotpath.record_batch, [], "next_batch", "token-1")
+    await store.run(hotpath.record_batch, [], "next_batch", "token-2")
+    store.close()
     await first.dispose()
     second = db.make_engine(database_url)
+    store = RuntimeStore(second)
     try:
-        async with db.make_sessionmaker(second)() as session:
-            state = StateRepository(session)
-            assert await state.get("next_batch") == "token-2"
-            assert await state.get("never-set") is None
+        assert await store.run(hotpath.get_state, "next_batch") == "token-2"
+        assert await store.run(hotpath.get_state, "never-set") is None
     finally:
+        store.close()
         await second.dispose()
 
 
