@@ -77,6 +77,7 @@ import psutil  # noqa: E402
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomCreateResponse, RoomSendResponse  # noqa: E402
 
 from bot.synapse import Homeserver  # noqa: E402
+from procstat import GOAL_RSS_MB, rss_mb  # noqa: E402  (bench/, beside this file)
 from tests.harness import PASSWORD, BotProcess  # noqa: E402
 
 BARE_BOT = Path(__file__).resolve().parent / "bare_bot.py"
@@ -93,7 +94,6 @@ BOTS = (HUB, INLINE, TASKS)
 # Goals from the issue.
 GOAL_P50_RATIO_1 = 1.1
 GOAL_CPU_MS = 3.0
-GOAL_RSS_MB = 100.0
 
 
 def log(message: str) -> None:
@@ -258,17 +258,6 @@ class BareBot:
 def cpu_seconds(proc: psutil.Process) -> float:
     t = proc.cpu_times()
     return t.user + t.system + t.children_user + t.children_system
-
-
-def rss_mb(pid: int) -> tuple[float, float]:
-    """Current and peak (VmHWM) resident set size in MB."""
-    fields: dict[str, float] = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                fields[key] = int(value.split()[0]) / 1024
-    return fields.get("VmRSS", math.nan), fields.get("VmHWM", math.nan)
 
 
 # Where the bot's main thread spends its CPU, by the frames a py-spy sample contains (first match wins).
