@@ -11,4 +11,19 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${LEADERS_H
       || echo "PostgreSQL could not be installed: its tests will be skipped."
   fi
 fi
+# The independent checkers (Element's Rust crypto, Thunderbird's ical.js, axe-core), from the lock file.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "Node.js 20+ and npm are needed for the tests (they run Element's crypto and ical.js)." >&2
+  exit 1
+fi
+npm_stamp="node_modules/.installed-$(sha1sum package-lock.json | cut -c1-12)"
+if [ ! -f "$npm_stamp" ]; then
+  echo "Installing the JavaScript test tools (npm ci) …"
+  if ! npm ci --no-audit --no-fund --loglevel=error >.venv/npm.log 2>&1; then
+    tail -30 .venv/npm.log >&2
+    echo "npm ci failed (full log: .venv/npm.log)." >&2
+    exit 1
+  fi
+  touch "$npm_stamp"
+fi
 exec .venv/bin/python -m pytest "$@"
