@@ -117,8 +117,9 @@ class Hub:
         async with self.sessions() as session:
             ctx = Context(self, session, self.transport, incoming, lang)
             try:
-                if incoming.kind == "undecryptable":
-                    ctx.reply(ctx.t("runtime.undecryptable"))
+                if incoming.kind == "undecryptable":  # the transport says why in ``body`` (a catalogue key)
+                    reason = incoming.body if incoming.body.startswith("runtime.undecryptable") else None
+                    ctx.reply(ctx.t(reason or "runtime.undecryptable"))
                     outcome = "undecryptable"
                 elif incoming.kind in ("reaction", "unreaction"):
                     outcome = "ignored"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import signal
 import sys
@@ -40,6 +41,7 @@ def setup_logging(config: Config | None, level: str | None = None) -> None:
     if config:
         m = config["matrix"]
         handler.addFilter(SecretFilter([m.get("password"), m.get("access_token"), m.get("pickle_key"),
+                                        os.environ.get("LEADERS_HUB_MATRIX_RECOVERY_KEY"),
                                         _db_password(config.database_url)]))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -267,6 +269,26 @@ def cmd_archive_search(args) -> int:
     return 0
 
 
+def cmd_crypto_status(args) -> int:
+    from bot.e2ee.operator import cmd_status
+
+    return cmd_status(_load(args), args.json)
+
+
+def cmd_crypto_reset(args) -> int:
+    from bot.e2ee.operator import cmd_reset
+
+    config = _load(args)
+    setup_logging(config, "WARNING")
+    return cmd_reset(config, args.yes)
+
+
+def cmd_crypto_verify(args) -> int:
+    from bot.e2ee.operator import cmd_verify
+
+    return cmd_verify(_load(args), args.timeout)
+
+
 def cmd_calc(args, rest: list[str]) -> int:
     from commands.calculator.cli import run_cli
 
@@ -309,6 +331,19 @@ def build_parser() -> argparse.ArgumentParser:
     srch.add_argument("--json", action="store_true", help="ranked ids and scores as JSON")
     srch.add_argument("--limit", type=int, default=10)
     srch.set_defaults(func=cmd_archive_search)
+    crypto = sub.add_parser("crypto", help="the bot's encryption identity (cross-signing, recovery key)")
+    crypto_sub = crypto.add_subparsers(dest="crypto_command", required=True)
+    cstatus = with_config(crypto_sub.add_parser("status", help="identity, whether this device is signed, the "
+                                                "recovery key"))
+    cstatus.add_argument("--json", action="store_true")
+    cstatus.set_defaults(func=cmd_crypto_status)
+    creset = with_config(crypto_sub.add_parser("reset", help="replace the cross-signing identity on purpose"))
+    creset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    creset.set_defaults(func=cmd_crypto_reset)
+    cverify = with_config(crypto_sub.add_parser("verify", help="confirm the emoji of a verification of the bot "
+                                                "started in Element"))
+    cverify.add_argument("--timeout", type=float, default=600, help="seconds to wait for a request (default 600)")
+    cverify.set_defaults(func=cmd_crypto_verify)
     calc = sub.add_parser("calc", help="the Calculator of Costs of Inaction", add_help=False)
     calc.set_defaults(func=cmd_calc, passthrough=True)
     return parser

@@ -105,6 +105,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "store_path": Key(str, "data/store", "session, device and encryption keys (keep private)"),
         "pickle_key": Key(str, None, "secret that encrypts the key store (or LEADERS_HUB_MATRIX_PICKLE_KEY)"),
         "encryption": Key(bool, True, "answer in end-to-end-encrypted rooms"),
+        "cross_signing": Key(bool, True, "create or restore the account's cross-signing identity and sign this "
+                             "device with it (Element talks only to signed devices)"),
+        "recovery_key_file": Key(str, "recovery-key.txt", "where the recovery key of the account's secret storage "
+                                 "is written once (outside store_path; or LEADERS_HUB_MATRIX_RECOVERY_KEY)"),
+        "share_keys_with": Key(str, "all", "which devices get the keys of the bot's encrypted messages: all, or only "
+                               "cross-signed ones (as Element does)", _choice("all", "cross-signed")),
         "rooms": Key(list, [], "leader rooms the bot joins and serves (ids or aliases)", _rooms),
         "allowed_servers": Key(list, [], "homeservers whose users may invite the bot (besides admins)",
                                _servers),
@@ -266,6 +272,12 @@ def parse_config(text: str, path: Path | None = None, env: dict[str, str] | None
                     problem(section, key, message, from_env)
             values[section][key] = value
     matrix = values["matrix"]
+    if matrix.get("store_path") and matrix.get("recovery_key_file"):
+        store_dir = _resolve(path, matrix["store_path"]).resolve()
+        key_file = _resolve(path, matrix["recovery_key_file"]).resolve()
+        if key_file == store_dir or store_dir in key_file.parents:
+            problem("matrix", "recovery_key_file", "must be outside store_path (a lost store must not take the "
+                    "recovery key with it)")
     credential_mistyped = bool(mistyped & {("matrix", "password"), ("matrix", "access_token")})
     if not matrix.get("password") and not matrix.get("access_token") and not credential_mistyped:
         store = matrix.get("store_path")

@@ -42,6 +42,9 @@ class ConsoleTransport:
     def room_display_name(self, room_id: str) -> str:
         return "console"
 
+    def encryption_status(self):
+        return None  # the console has no homeserver, so nothing to encrypt
+
     async def resolve_room(self, room: str) -> str | None:
         return room if room in self.leader_rooms else None
 

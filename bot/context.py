@@ -29,6 +29,10 @@ class Transport(Protocol):
 
     async def resolve_room(self, room: str) -> str | None: ...
 
+    def encryption_status(self) -> Any:
+        """The cross-signing state (``bot.e2ee.identity.IdentityStatus``), or None without encryption."""
+        ...
+
     async def send_notice(self, room_id: str, markdown: str, key: str, mentions: list[str] | None = None,
                           extra: dict[str, Any] | None = None) -> str:
         """Send a notice that is not a reply; the same ``key`` never sends twice to the homeserver."""

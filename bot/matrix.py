@@ -41,8 +41,8 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import ClientConnectionError, ClientError
 from nio import (
-    AsyncClient,
     AsyncClientConfig,
+    ForwardedRoomKeyEvent,
     ErrorResponse,
     InviteMemberEvent,
     JoinError,
@@ -52,9 +52,11 @@ from nio import (
     ReactionEvent,
     RedactionEvent,
     RoomMessageText,
+    RoomKeyEvent,
     RoomResolveAliasResponse,
     SyncError,
     SyncResponse,
+    UnknownToDeviceEvent,
     UploadResponse,
     WhoamiResponse,
 )
@@ -64,6 +66,11 @@ from nio.exceptions import OlmUnverifiedDeviceError, SendRetryError
 from bot.app import Hub
 from bot.config import resolve_path
 from bot.context import Incoming
+from bot.e2ee import withheld
+from bot.e2ee.api import ApiError, MatrixApi
+from bot.e2ee.identity import CrossSigning, IdentityStatus, LocalKeys, RecoveryKeySource
+from bot.e2ee.nio_client import HubClient
+from bot.e2ee.verification import Verifications
 from bot.matrix_admin import pills_to_ids
 from bot.reply import Outgoing, address, strip_reply_fallback, text_content
 from storage import hotpath
@@ -81,6 +88,8 @@ TIMELINE_LIMIT = 50
 BACKFILL_PAGES = 20
 TOKEN_SAVE_EVERY = 10.0  # seconds: syncs with nothing to record save the token at most this often
 FINISH_DELAY = 0.5  # seconds a reply's done-mark may wait to share a transaction with others
+LATE_SUFFIX = "#decrypted"  # the inbox row of a command answered after its key came late (after a notice)
+KEY_GRACE = 4.0  # seconds an undecryptable command waits for its key (or a withheld notice) before the notice
 
 
 if ENCRYPTION_ENABLED:
@@ -133,8 +142,12 @@ class MatrixTransport:
             max_timeouts=0,  # connection errors come to us: we back off and reconnect
             request_timeout=60,
         )
-        self.client = AsyncClient(cfg["homeserver"], self.user_id, store_path=str(self.store_path),
-                                  config=client_config)
+        self.client = HubClient(cfg["homeserver"], self.user_id, store_path=str(self.store_path),
+                                config=client_config, share_policy=cfg["share_keys_with"])
+        self.identity: CrossSigning | None = None
+        self.api: MatrixApi | None = None
+        self.verifications: Verifications | None = None
+        self.keys = withheld.KeyWaits()
         self.leader_rooms: set[str] = set()
         self.semaphore = asyncio.Semaphore(hub.config["bot"]["max_concurrent_commands"])
         self.tasks: set[asyncio.Task] = set()
@@ -353,6 +366,7 @@ class MatrixTransport:
             delays = backoff_delays()
             self.connected = True
             await self._handle_sync(resp, since=token)
+            await self._on_verification_events(resp)
             token = resp.next_batch
             self.hub.metrics.synced()
             await self._crypto_housekeeping()
@@ -362,6 +376,7 @@ class MatrixTransport:
                 await self._resume_unfinished()
                 for job in self.hub.background_jobs:
                     self._spawn(self._run_job(job))
+                self._spawn(self._verification_answers())
                 for hook in self._after_first_sync:
                     await hook()
 
@@ -391,7 +406,8 @@ class MatrixTransport:
         cutoff = time.time() * 1000 - self.hub.config["bot"]["catch_up_seconds"] * 1000
         for room_id, info in resp.rooms.invite.items():
             self._spawn(self._on_invite(room_id, list(info.invite_state)))
-        candidates: list[Incoming] = []
+        arrived = self._note_to_device(resp)
+        candidates: list[Incoming] = self._late_commands(arrived, cutoff) if arrived else []
         redactions: list[tuple[str, Any]] = []
         for room_id, info in resp.rooms.join.items():
             for event in info.state:
@@ -463,7 +479,10 @@ class MatrixTransport:
         if not self._serves(room_id, sender):
             return None
         if isinstance(event, MegolmEvent):
-            return Incoming(event.event_id, room_id, sender, "", event.server_timestamp, kind="undecryptable")
+            # The whole event is kept, so that its key (arriving late, or after a restart) can still open it.
+            source = {k: v for k, v in event.source.items() if k != "room_id"}
+            return Incoming(event.event_id, room_id, sender, json.dumps({"event": source}), event.server_timestamp,
+                            kind="undecryptable")
         if isinstance(event, ReactionEvent):
             if not self.hub.reaction_handlers:
                 return None
@@ -494,6 +513,12 @@ class MatrixTransport:
     # ----- handling and replying ----------------------------------------------------------
 
     async def _process(self, incoming: Incoming) -> None:
+        if incoming.kind == "undecryptable":  # waits for its key outside the semaphore
+            settled = await self._settle_undecryptable(incoming)
+            if settled is None:  # it was no command after all
+                self._finish(incoming.event_id, [], None, "ignored")
+                return
+            incoming = settled
         async with self.semaphore:
             try:
                 await self._ensure_room_meta(incoming.room_id)
@@ -538,7 +563,7 @@ class MatrixTransport:
         sent: list[tuple[str, str]] = []
         for index, message in enumerate(messages):
             room_id = message.room_id or incoming.room_id
-            reply_to = incoming.event_id if room_id == incoming.room_id else None
+            reply_to = incoming.event_id.removesuffix(LATE_SUFFIX) if room_id == incoming.room_id else None
             thread = incoming.thread_root if room_id == incoming.room_id else None
             try:
                 sent_id = await self.send_message(room_id, message, txn_id_for(incoming.event_id, index),
@@ -549,11 +574,15 @@ class MatrixTransport:
                 log.error("could not send the reply to %s in %s: %s", incoming.event_id, room_id, exc)
         # Which command a message answers is kept only when the command stored something (a reaction to
         # the reply may act on that, e.g. a ✅ confirming a draft); a reply to !ping needs no row.
-        self._finished.append((incoming.event_id, sent if outcome is None else [], command, outcome))
-        if self._finish_task is None or self._finish_task.done():
-            self._finish_task = asyncio.ensure_future(self._write_finished(FINISH_DELAY))
+        self._finish(incoming.event_id, sent if outcome is None else [], command, outcome)
         self.hub.metrics.reply_latency.observe(max(0.0, time.time() - incoming.origin_ts / 1000)
                                                if incoming.origin_ts else time.time() - started)
+
+    def _finish(self, event_id: str, sent: list[tuple[str, str]], command: str | None, outcome: str | None) -> None:
+        """Mark an inbox row done, in the next sync batch's transaction or one of its own within FINISH_DELAY."""
+        self._finished.append((event_id, sent, command, outcome))
+        if self._finish_task is None or self._finish_task.done():
+            self._finish_task = asyncio.ensure_future(self._write_finished(FINISH_DELAY))
 
     async def _write_finished(self, delay: float = 0.0) -> None:
         """Write the done-marks that no sync batch took along meanwhile."""
@@ -621,11 +650,14 @@ class MatrixTransport:
 
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
         """Send until the homeserver takes it; 429s are waited out (nio), outages backed off."""
+        await self._learn_identities(room_id)
         for delay in backoff_delays():
             try:
                 resp = await self.client.room_send(room_id, event_type, content, tx_id=txn_id,
                                                    ignore_unverified_devices=True)
                 if not isinstance(resp, ErrorResponse):
+                    if self.client.olm and self.client.outgoing_to_device_messages:
+                        await self._send_to_device()  # e.g. m.room_key.withheld to the devices left out
                     return resp.event_id
                 if resp.status_code in PERMANENT_ERRORS:
                     raise PermanentSendError(f"{resp.status_code}: {resp.message}")
@@ -672,8 +704,185 @@ class MatrixTransport:
     async def run(self) -> None:
         await self.login()
         self.hub.metrics.logged_in.set(1)
+        await self.set_up_encryption()
         await self.join_configured_rooms()
         await self.sync_loop()
+
+    # ----- encryption: device keys, cross-signing, undecryptable messages ----------------------------
+
+    async def set_up_encryption(self) -> None:
+        """Upload this device's keys, then create, restore or check the account's cross-signing identity
+        and sign this device with it, before the first command is read (Element trusts only signed devices)."""
+        if not self.client.olm:
+            return
+        started = time.monotonic()
+        if self.client.should_upload_keys:
+            await self._retry_network(self.client.keys_upload)
+        self.api = api = MatrixApi(self.cfg["homeserver"], self.client.access_token, stopping=self.stopping)
+        if not self.cfg["cross_signing"]:
+            return
+        self.identity = CrossSigning(api, self.user_id, self.client.device_id,
+                                     LocalKeys(self.store_path / "cross_signing.json", self._pickle_key()),
+                                     RecoveryKeySource(resolve_path(self.hub.config, self.cfg["recovery_key_file"])),
+                                     password=self.cfg.get("password"))
+        try:
+            status = await self.identity.ensure()
+        except NETWORK_ERRORS as exc:
+            log.error("cross-signing postponed: the homeserver is unreachable (%s)", exc)
+            return
+        log.info("cross-signing: %s, master key %s, device %s %s (%.0f ms)", status.state,
+                 status.master_fingerprint or "none", self.client.device_id,
+                 "signed" if status.device_signed else "NOT signed", (time.monotonic() - started) * 1000)
+        identity = self.identity
+        self.verifications = Verifications(
+            self.user_id, self.client.device_id, self.client.olm.account.identity_keys["ed25519"],
+            self.hub.config.admins, self.store_path / "verification", self._send_verification_event,
+            self._send_verification_to_device, self._keys_of,
+            lambda: identity.keys.master.public if identity.keys else None, identity.sign_user)
+
+    async def _send_verification_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> None:
+        relates = content.get("m.relates_to") or {}
+        await self.send_event(room_id, event_type, content, txn_id_for(f"{relates.get('event_id')}|{event_type}"))
+
+    async def _send_verification_to_device(self, user_id: str, device_id: str, event_type: str,
+                                           content: dict[str, Any]) -> None:
+        assert self.api is not None
+        await self.api.send_to_device(event_type, {user_id: {device_id: content}},
+                                      txn_id_for(f"{content.get('transaction_id')}|{event_type}"))
+
+    async def _keys_of(self, user_id: str, device_id: str) -> tuple[str | None, dict[str, Any] | None]:
+        """A user's device key and master key object, as the homeserver has them now."""
+        assert self.api is not None
+        response = await self.api.query_keys([user_id])
+        device = ((response.get("device_keys") or {}).get(user_id) or {}).get(device_id) or {}
+        return ((device.get("keys") or {}).get(f"ed25519:{device_id}"),
+                (response.get("master_keys") or {}).get(user_id))
+
+    async def _on_verification_events(self, resp: SyncResponse) -> None:
+        """Verification requests and their steps, to-device and in rooms, handled in order."""
+        if self.verifications is None:
+            return
+        try:
+            for event in getattr(resp, "to_device_events", None) or []:
+                source = getattr(event, "source", None) or {}
+                if str(source.get("type", "")).startswith("m.key.verification."):
+                    await self.verifications.handle_to_device(source.get("sender", ""), source["type"],
+                                                              source.get("content") or {})
+            now = time.time() * 1000
+            for room_id, info in resp.rooms.join.items():
+                for event in info.timeline.events:
+                    source = getattr(event, "source", None) or {}
+                    kind, content = str(source.get("type", "")), source.get("content") or {}
+                    if kind.startswith("m.key.verification.") or (
+                            kind == "m.room.message" and content.get("msgtype") == "m.key.verification.request"):
+                        await self.verifications.handle_room_event(
+                            room_id, source.get("sender", ""), source.get("event_id", ""), kind, content,
+                            now - (source.get("origin_server_ts") or 0))
+        except (ApiError, PermanentSendError, *NETWORK_ERRORS) as exc:
+            log.warning("a verification step failed: %s", exc)
+
+    async def _verification_answers(self) -> None:
+        """Pick up the operator's answers (``leaders-hub crypto verify``) while a verification waits."""
+        while not self.stopping.is_set():
+            await self._sleep(0.3)
+            if self.verifications is not None and self.verifications.waiting:
+                try:
+                    await self.verifications.tick()
+                except (ApiError, PermanentSendError, *NETWORK_ERRORS) as exc:
+                    log.warning("a verification step failed: %s", exc)
+
+    def encryption_status(self) -> IdentityStatus | None:
+        """What ``!status`` and ``leaders-hub crypto status`` show; None when encryption is off."""
+        if not self.client.olm:
+            return None
+        if self.identity is None:
+            return IdentityStatus("disabled")
+        return self.identity.status
+
+    @property
+    def own_device_signed(self) -> bool:
+        return bool(self.identity and self.identity.status.device_signed)
+
+    async def _learn_identities(self, room_id: str) -> None:
+        """With ``share_keys_with = "cross-signed"``: know who in an encrypted room is cross-signed before
+        sending there (nio only queries users whose devices changed, so a restart would forget everyone)."""
+        room = self.client.rooms.get(room_id)
+        if self.client.share_policy != "cross-signed" or self.api is None or not (room and room.encrypted):
+            return
+        missing = self.client.users_without_identity(room_id)
+        if missing:
+            try:
+                self.client.learn_identities(await self.api.query_keys(missing))
+            except (ApiError, *NETWORK_ERRORS) as exc:
+                log.warning("cannot look up who is cross-signed in %s (%s); their devices get no key yet", room_id,
+                            exc)
+
+    async def _send_to_device(self) -> None:
+        try:
+            await self.client.send_to_device_messages()
+        except NETWORK_ERRORS as exc:  # they go out with the next sync's housekeeping
+            log.warning("to-device messages postponed: %s", exc)
+
+    def _note_to_device(self, resp: SyncResponse) -> set[str]:
+        """Withheld notices and room keys of this sync; returns the sessions whose keys arrived."""
+        arrived: set[str] = set()
+        for event in getattr(resp, "to_device_events", None) or []:
+            if isinstance(event, (RoomKeyEvent, ForwardedRoomKeyEvent)):
+                arrived.add(event.session_id)
+            elif isinstance(event, UnknownToDeviceEvent) and event.source.get("type") in withheld.WITHHELD_TYPES:
+                self.keys.note_withheld(event.source.get("content") or {})
+        if arrived:
+            self.keys.pulse()
+        return arrived
+
+    def _try_decrypt(self, room_id: str, source: dict[str, Any]) -> Any | None:
+        try:
+            return self.client.decrypt_event(MegolmEvent.from_dict({**source, "room_id": room_id}))
+        except Exception:  # EncryptionError, or a malformed event: still undecryptable
+            return None
+
+    def _late_commands(self, sessions: set[str], cutoff: float) -> list[Incoming]:
+        """Commands that could not be decrypted (and got a notice), now that their keys came: answer them."""
+        found = []
+        max_age = self.hub.config["bot"]["catch_up_seconds"]
+        for event_id, waiting in self.keys.for_sessions(sessions, max_age):
+            decrypted = self._try_decrypt(waiting.room_id, waiting.source)
+            incoming = self._to_incoming(waiting.room_id, decrypted, cutoff) if decrypted is not None else None
+            if incoming is not None and incoming.kind == "command":
+                log.info("the key of %s came late; answering it now", event_id)
+                incoming.event_id = event_id + LATE_SUFFIX
+                found.append(incoming)
+        return found
+
+    async def _settle_undecryptable(self, incoming: Incoming) -> Incoming | None:
+        """An undecryptable command: wait briefly for its key. The command decrypted (to run), a notice saying
+        why it cannot be read (the reason code in ``body``), or None when it was decrypted and is no command."""
+        try:
+            info = json.loads(incoming.body or "{}")
+        except ValueError:
+            info = {}
+        source = info.get("event") if isinstance(info, dict) else None
+        if not isinstance(source, dict):
+            return incoming  # a row from before this version: say it could not be read
+        session_id = (source.get("content") or {}).get("session_id")
+        deadline = time.monotonic() + KEY_GRACE
+        while True:
+            decrypted = self._try_decrypt(incoming.room_id, source)
+            if decrypted is not None:
+                command = self._to_incoming(incoming.room_id, decrypted, cutoff=0)
+                if command is None or command.kind != "command":
+                    return None
+                command.event_id = incoming.event_id
+                return command
+            code = self.keys.withheld.get(session_id)
+            left = deadline - time.monotonic()
+            if code or left <= 0 or self.stopping.is_set():
+                break
+            await self.keys.changed(left)
+        self.keys.wait_later(incoming.event_id, incoming.room_id, source)
+        notice_key = withheld.notice_key(code, self.own_device_signed)
+        return Incoming(incoming.event_id, incoming.room_id, incoming.sender, notice_key, incoming.origin_ts,
+                        incoming.thread_root, kind="undecryptable")
 
     async def stop(self, grace: float = 10.0) -> None:
         self.stopping.set()
@@ -682,4 +891,6 @@ class MatrixTransport:
         for task in list(self.tasks):  # background jobs run until told to stop
             task.cancel()
         await self._write_finished()
+        if self.api is not None:
+            await self.api.close()
         await self.client.close()

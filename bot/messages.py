@@ -23,6 +23,11 @@ CATALOGUE = {
         "error.permission": "Only a user with the {needed} role (or higher) may use this command here; in this room you are: {have}.",
         "error.not_found": "Not found.",
         "runtime.undecryptable": "I could not decrypt your message, so I could not read it. Your client may not have shared its keys with my device yet: please send it again in a moment.",
+        "runtime.undecryptable.unverified": "I could not read your message: your client did not share its key with my device, because it shares keys only with sessions you have verified (the setting “Never send encrypted messages to unverified sessions”). Verify me (open my profile and choose Verify) or turn that setting off; sending it again will not help until then.",
+        "runtime.undecryptable.unsigned": "I could not read your message: your client did not share its key with my device, because my device is not signed by my own account yet. This is for the bot's operator to fix (`leaders-hub crypto status` says what is missing); sending it again will not help until then.",
+        "runtime.undecryptable.blacklisted": "I could not read your message: your client has blocked my device, so it did not share its key with me. Unblock my session in your client (my profile → sessions), then send it again.",
+        "runtime.undecryptable.unauthorised": "I could not read your message: your client decided that my device may not read it (for example, it did not trust me to be in the room yet). Send it again now that I am here; if this repeats, check the room's encryption settings.",
+        "runtime.undecryptable.no_olm": "I could not read your message: your client could not set up a secure channel with my device, so my key did not reach me. Please send it again in a moment.",
     },
     "pl": {
         "role.anyone": "każdy",
@@ -46,5 +51,10 @@ CATALOGUE = {
         "error.permission": "Tego polecenia może tu użyć tylko {needed} (lub wyższa rola); w tym pokoju jesteś: {have}.",
         "error.not_found": "Nie znaleziono.",
         "runtime.undecryptable": "Nie udało mi się odszyfrować Twojej wiadomości, więc nie mogłem jej przeczytać. Twój klient mógł jeszcze nie przekazać kluczy mojemu urządzeniu: wyślij ją ponownie za chwilę.",
+        "runtime.undecryptable.unverified": "Nie mogę przeczytać Twojej wiadomości: Twój klient nie przekazał klucza mojemu urządzeniu, bo przekazuje klucze tylko zweryfikowanym przez Ciebie sesjom (ustawienie „Nigdy nie wysyłaj zaszyfrowanych wiadomości do niezweryfikowanych sesji”). Zweryfikuj mnie (otwórz mój profil i wybierz Weryfikuj) albo wyłącz to ustawienie; do tego czasu ponowne wysłanie nic nie da.",
+        "runtime.undecryptable.unsigned": "Nie mogę przeczytać Twojej wiadomości: Twój klient nie przekazał klucza mojemu urządzeniu, bo moje urządzenie nie jest jeszcze podpisane przez moje własne konto. To zadanie dla operatora bota (`leaders-hub crypto status` mówi, czego brakuje); do tego czasu ponowne wysłanie nic nie da.",
+        "runtime.undecryptable.blacklisted": "Nie mogę przeczytać Twojej wiadomości: Twój klient zablokował moje urządzenie, więc nie przekazał mi klucza. Odblokuj moją sesję w swoim kliencie (mój profil → sesje), a potem wyślij wiadomość ponownie.",
+        "runtime.undecryptable.unauthorised": "Nie mogę przeczytać Twojej wiadomości: Twój klient uznał, że moje urządzenie nie może jej czytać (na przykład nie uważał mnie jeszcze za członka pokoju). Wyślij ją ponownie teraz, gdy tu jestem; jeśli to się powtarza, sprawdź ustawienia szyfrowania pokoju.",
+        "runtime.undecryptable.no_olm": "Nie mogę przeczytać Twojej wiadomości: Twój klient nie zdołał zestawić bezpiecznego kanału z moim urządzeniem, więc klucz do mnie nie dotarł. Wyślij ją ponownie za chwilę.",
     },
 }

@@ -29,6 +29,17 @@ CATALOGUE = {
         "core.whoami.text": "You are {user}; your role in this room: **{role}**; language: {lang}.",
         "core.status.help": "the bot's state: uptime, leader rooms, commands handled, sync lag",
         "core.status.text": "Up for {uptime}; serving {rooms} leader room(s); {handled} command(s) handled since start; last sync {lag} s ago.",
+        "core.status.crypto_ready": "Encryption: identity {master}, this device signed by it; recovery key in {where}.",
+        "core.status.crypto_problem": "Encryption: **this device is not signed** (identity {master}): {problem}",
+        "core.status.crypto.needs_recovery_key": "the account already has an identity and I have no recovery key ({where}); the operator must put it there and restart, or run `leaders-hub crypto reset`.",
+        "core.status.crypto.wrong_recovery_key": "the recovery key ({where}) does not open the account's secret storage; the operator must give the right one, or run `leaders-hub crypto reset`.",
+        "core.status.crypto.auth_refused": "the homeserver wants the account's password to publish my keys; the operator must set `[matrix] password` and restart.",
+        "core.status.crypto.unsigned": "signing it has not worked yet; see the bot's log or `leaders-hub crypto status`.",
+        "core.status.crypto.no_identity": "the account has no cross-signing identity yet; see the bot's log.",
+        "core.status.crypto.error": "the homeserver refused or could not be reached; see the bot's log or `leaders-hub crypto status`.",
+        "core.status.crypto.unknown": "still being set up.",
+        "core.status.crypto_disabled": "Encryption: on, without cross-signing (`cross_signing = false`): Element shows my messages as from an unverified device.",
+        "core.status.crypto_off": "Encryption: off.",
     },
     "pl": {
         "core.help.help": "polecenia, których możesz użyć, albo opis jednego polecenia",
@@ -47,6 +58,17 @@ CATALOGUE = {
         "core.whoami.text": "Jesteś {user}; Twoja rola w tym pokoju: **{role}**; język: {lang}.",
         "core.status.help": "stan bota: czas działania, pokoje liderów, obsłużone polecenia, opóźnienie synchronizacji",
         "core.status.text": "Działam od {uptime}; obsługuję pokoje liderów: {rooms}; obsłużone polecenia od startu: {handled}; ostatnia synchronizacja {lag} s temu.",
+        "core.status.crypto_ready": "Szyfrowanie: tożsamość {master}, to urządzenie jest nią podpisane; klucz odzyskiwania: {where}.",
+        "core.status.crypto_problem": "Szyfrowanie: **to urządzenie nie jest podpisane** (tożsamość {master}): {problem}",
+        "core.status.crypto.needs_recovery_key": "konto ma już tożsamość, a ja nie mam klucza odzyskiwania ({where}); operator musi go tam umieścić i uruchomić mnie ponownie albo użyć `leaders-hub crypto reset`.",
+        "core.status.crypto.wrong_recovery_key": "klucz odzyskiwania ({where}) nie otwiera magazynu sekretów konta; operator musi podać właściwy albo użyć `leaders-hub crypto reset`.",
+        "core.status.crypto.auth_refused": "serwer chce hasła konta, by opublikować moje klucze; operator musi ustawić `[matrix] password` i uruchomić mnie ponownie.",
+        "core.status.crypto.unsigned": "podpisanie jeszcze się nie udało; zobacz dziennik bota albo `leaders-hub crypto status`.",
+        "core.status.crypto.no_identity": "konto nie ma jeszcze tożsamości do podpisywania krzyżowego; zobacz dziennik bota.",
+        "core.status.crypto.error": "serwer odmówił albo był nieosiągalny; zobacz dziennik bota albo `leaders-hub crypto status`.",
+        "core.status.crypto.unknown": "jeszcze trwa konfiguracja.",
+        "core.status.crypto_disabled": "Szyfrowanie: włączone, bez podpisywania krzyżowego (`cross_signing = false`): Element pokazuje moje wiadomości jako z niezweryfikowanego urządzenia.",
+        "core.status.crypto_off": "Szyfrowanie: wyłączone.",
     },
 }
 
@@ -134,5 +156,24 @@ async def status(ctx: Context) -> None:
                   if sample.name.endswith("_total"))
     lag = hub.metrics.last_sync
     lag_s = f"{time.monotonic() - lag:.1f}" if lag else "—"
-    ctx.reply(ctx.t("core.status.text", uptime=f"{uptime // 3600}h {uptime % 3600 // 60}m {uptime % 60}s",
-                    rooms=len(ctx.transport.leader_rooms), handled=int(handled), lag=lag_s))
+    text = ctx.t("core.status.text", uptime=f"{uptime // 3600}h {uptime % 3600 // 60}m {uptime % 60}s",
+                 rooms=len(ctx.transport.leader_rooms), handled=int(handled), lag=lag_s)
+    ctx.reply(text + "\n" + _encryption_line(ctx))
+
+
+def _encryption_line(ctx: Context) -> str:
+    status = ctx.transport.encryption_status()
+    if status is None:
+        return ctx.t("core.status.crypto_off")
+    if status.state == "ready":
+        return ctx.t("core.status.crypto_ready", master=md_code(status.master_fingerprint),
+                     where=md_code(status.recovery_key_location or "—"))
+    if status.state == "disabled":
+        return ctx.t("core.status.crypto_disabled")
+    state = status.state if status.state in CRYPTO_PROBLEMS else "error"
+    return ctx.t("core.status.crypto_problem", master=md_code(status.master_fingerprint or "—"),
+                 problem=ctx.t(f"core.status.crypto.{state}", where=md_code(status.recovery_key_location or "—")))
+
+
+CRYPTO_PROBLEMS = ("needs_recovery_key", "wrong_recovery_key", "auth_refused", "unsigned", "no_identity", "error",
+                   "unknown")

@@ -36,6 +36,7 @@ class Member:
         self.events: list[dict[str, Any]] = []  # every timeline event seen, decrypted where possible
         self.event_objects: list[Any] = []
         self.invites: list[str] = []
+        self.to_device: list[dict[str, Any]] = []  # to-device events received (e.g. m.room_key.withheld)
         self._task: asyncio.Task | None = None
         self._new = asyncio.Event()
 
@@ -82,6 +83,8 @@ class Member:
                     self.event_objects.append(event)
             for room_id in rooms.invite:
                 self.invites.append(room_id)
+            for event in getattr(resp, "to_device_events", None) or []:
+                self.to_device.append(dict(getattr(event, "source", None) or {}))
             if self.client.olm:
                 try:
                     await self._keys()
@@ -89,13 +92,22 @@ class Member:
                     pass
             self._new.set()
 
-    async def close(self) -> None:
+    async def pause(self) -> None:
+        """Stop syncing (nothing the homeserver sends changes this client) until ``resume``."""
         if self._task:
             self._task.cancel()
             try:
                 await self._task
             except (asyncio.CancelledError, Exception):
                 pass
+            self._task = None
+
+    def resume(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._sync_forever())
+
+    async def close(self) -> None:
+        await self.pause()
         await self.client.close()
 
     async def create_room(self, name: str, invite: list[str] = (), encrypted: bool = False,

@@ -115,6 +115,42 @@ async def test_end_to_end_encrypted_room(homeserver, members, unique, tmp_path):
     bot.stop()
 
 
+async def test_a_command_whose_key_comes_late_is_still_answered(homeserver, members, unique, tmp_path):
+    """The room key reaches the bot only after the encrypted command (and after its notice): the command is
+    answered then, in reply to it."""
+    from nio import RoomSendResponse
+    from nio.api import Api
+
+    bot_id, _owner, leader, room = await _room(homeserver, members, unique, encrypted=True)
+    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id).start()
+    await leader.ask(room, "!ping", timeout=40)  # the leader's client now knows the bot's device
+    client, olm = leader.client, leader.client.olm
+    await leader.pause()  # no device-list change may replace the session this test builds by hand
+    olm.create_outbound_group_session(room)
+    session = olm.outbound_group_sessions[room]
+    first_key = session.session_key  # the key as it was before the message: what a delayed m.room_key carries
+    session.__class__ = type("DelayedKeySession", (type(session),), {"session_key": property(lambda _: first_key)})
+    session.shared = True  # encrypt with it before anyone has the key
+    payload = olm.group_encrypt(room, {"type": "m.room.message", "content": {"msgtype": "m.text", "body": "!ping"}})
+    method, path, data = Api.room_send(client.access_token, room, "m.room.encrypted", payload, "late-key-1")
+    sent = await client._send(RoomSendResponse, method, path, data, response_data=(room,))
+    assert isinstance(sent, RoomSendResponse), sent
+    leader.resume()
+    notice = await leader.wait_reply(sent.event_id, timeout=40)
+    assert "could not decrypt" in reply_text(notice)
+    await leader.pause()
+    session.shared = False
+    olm.outbound_group_sessions[room] = session
+    await client.share_group_session(room, ignore_unverified_devices=True)  # the same session, late
+    leader.resume()
+    answer = await leader.wait_for(lambda e: (e.get("content", {}).get("m.relates_to", {}) or {}).get(
+        "m.in_reply_to", {}).get("event_id") == sent.event_id and reply_text(e).startswith("pong"), timeout=40)
+    assert answer["sender"] == bot_id
+    await _quiet(2)
+    assert len(leader.replies_to(sent.event_id)) == 2  # the notice, then the answer: nothing more
+    bot.stop()
+
+
 async def _owner_invite(owner: Member, room: str, member: Member) -> None:
     await owner.client.room_invite(room, member.user_id)
     await member.join(room)
