@@ -332,9 +332,9 @@ async def event_edit(ctx: Context, number: int) -> None:
 @event_cmd.sub("ics", aliases=("kalendarz",), args=[Arg("number", converter=integer)])
 async def event_ics(ctx: Context, number: int) -> None:
     event = await _load_event(ctx, number)
-    entry = IcsEntry(event_uid(event.id, _domain(ctx.hub)), draft_from_json(event.data), event.sequence,
+    entry = IcsEntry(event_uid(event.id, _domain(ctx.hub)), draft_from_json(event.data), utcnow(), event.sequence,
                      cancelled=event.status == "cancelled", confirmed=event.status == "confirmed")
-    ctx.reply_file(event_calendar(entry, stamp=utcnow()), f"event-{event.id}.ics", "text/calendar",
+    ctx.reply_file(event_calendar(entry), f"event-{event.id}.ics", "text/calendar",
                    caption=ctx.t("events.ics.caption", id=event.id))
 
 
@@ -517,8 +517,9 @@ async def on_reaction(ctx: Context) -> bool:
 async def events_feed(hub, request: web.Request) -> web.Response:
     async with hub.sessions() as session:
         events = await EventStore(session).all_for_feed()
-    entries = [IcsEntry(event_uid(e.id, _domain(hub)), draft_from_json(e.data), e.sequence) for e in events]
-    body = feed_calendar(entries, now=utcnow(), zone=hub.config["bot"]["timezone"])
+    now = utcnow()
+    entries = [IcsEntry(event_uid(e.id, _domain(hub)), draft_from_json(e.data), now, e.sequence) for e in events]
+    body = feed_calendar(entries, now=now, zone=hub.config["bot"]["timezone"])
     return web.Response(body=body, headers={"Content-Type": "text/calendar; charset=utf-8"})
 
 
