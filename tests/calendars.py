@@ -114,3 +114,60 @@ def onsets_match_tzdata(vtimezone_text: str, tzid: str, start: datetime, end: da
     truth = tzdata_changes(tzid, start, end)
     assert read == truth, (tzid, read, truth)
     return truth
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a calendar must show for one event: its zone, every start up to the end of the check, its length."""
+
+    zone: str
+    starts: list[datetime]
+    length: timedelta
+
+
+def assert_icaljs_reads(read: dict, expected: dict[str, Expected], until: datetime) -> None:
+    """ical.js's reading of each file (``icaljs``) is tzdata's: every VEVENT (by UID) starts and ends at the
+    expected instants, in the zone of the file's own VTIMEZONE; every VTIMEZONE of the file is used, and its
+    changes from a year before its first event to ``until`` are exactly tzdata's transitions, with no onset
+    anywhere that tzdata does not have."""
+    for name, calendar in read.items():
+        assert calendar["calendar"] == "vcalendar", name
+        for event in calendar["events"]:
+            want = expected[event["uid"]]
+            assert event["tzid"] == want.zone and event["zone_from_file"], (name, event["uid"], event["tzid"])
+            assert [o["start"] for o in event["occurrences"]] == [int(s.timestamp()) for s in want.starts], (
+                name, event["uid"])
+            assert [o["end"] - o["start"] for o in event["occurrences"]] == (
+                [want.length.total_seconds()] * len(want.starts)), (name, event["uid"])
+        zones = {tz["tzid"]: tz["changes"] for tz in calendar["timezones"]}
+        assert sorted(zones) == sorted({e["tzid"] for e in calendar["events"]}), name
+        for tzid, changes in zones.items():
+            real = [c for c in changes if c["before"] != c["after"]]
+            first = min(o["start"] for e in calendar["events"] if e["tzid"] == tzid for o in e["occurrences"])
+            since = datetime.fromtimestamp(first, timezone.utc) - timedelta(days=366)
+            truth = tzdata_changes(tzid, since, until)
+            assert [(c["at"], c["before"], c["after"]) for c in real if c["at"] >= since.timestamp()] == [
+                (int(t.at.timestamp()), t.before.total_seconds(), t.after.total_seconds()) for t in truth], (name, tzid)
+            for change in real:
+                at = datetime.fromtimestamp(change["at"], timezone.utc)
+                assert (at - timedelta(seconds=1)).astimezone(ZoneInfo(tzid)).utcoffset().total_seconds() == (
+                    change["before"]), (name, tzid, at)
+                assert at.astimezone(ZoneInfo(tzid)).utcoffset().total_seconds() == change["after"], (name, tzid, at)
+
+
+def assert_python_libraries_read(files: dict[str, bytes], expected: dict[str, Expected], until: datetime) -> None:
+    """icalendar and dateutil, reading only each file's VTIMEZONEs, agree with tzdata: icalendar's onsets
+    are its transitions (from a year before the first event), and both give every occurrence and every
+    time two hours either side of a change the tzdata offset."""
+    from icalendar import Calendar
+
+    for name, data in files.items():
+        text = data.decode()
+        for component in Calendar.from_ical(data).walk("VTIMEZONE"):
+            tzid = str(component["TZID"])
+            starts = [s for e in expected.values() if e.zone == tzid for s in e.starts]
+            since = min(starts) - timedelta(days=366)
+            truth = onsets_match_tzdata(text, tzid, since, until)
+            around = [t.at + d for t in truth for d in (timedelta(hours=-2), timedelta(hours=2))
+                      if t.at + d > truth[0].at]  # not before the first: the zone's span starts there
+            offsets_match_tzdata(text, tzid, around + starts)

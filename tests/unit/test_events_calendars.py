@@ -13,9 +13,10 @@ from icalendar import Calendar
 from commands.events.form import parse_event_form
 from commands.events.ics import IcsEntry, event_calendar, feed_calendar
 from tests.calendars import (
+    Expected,
+    assert_icaljs_reads,
+    assert_python_libraries_read,
     icaljs,
-    offsets_match_tzdata,
-    onsets_match_tzdata,
     tzdata_changes,
     wall_clock_series,
 )
@@ -67,19 +68,18 @@ def read(files) -> dict:
     return icaljs(files, UNTIL)
 
 
-def test_icaljs_puts_every_occurrence_at_the_tzdata_instant(read):
-    seen = set()
-    for name, calendar in read.items():
-        assert calendar["calendar"] == "vcalendar"
-        for event in calendar["events"]:
-            uid = event["uid"].removesuffix("@hub")
-            starts, length = _expected(uid)
-            zone = next(e[2] for e in EVENTS if e[0] == uid)
-            assert event["tzid"] == zone and event["zone_from_file"], (name, event)  # the file's VTIMEZONE
-            assert [o["start"] for o in event["occurrences"]] == [int(s.timestamp()) for s in starts], (name, uid)
-            assert [o["end"] - o["start"] for o in event["occurrences"]] == [length.total_seconds()] * len(starts)
-            seen.add((name, uid))
-    assert len(seen) == 2 * len(EVENTS)  # each in its own file and in the feed
+def _all_expected() -> dict[str, Expected]:
+    out = {}
+    for uid, _form, zone, _step, _length in EVENTS:
+        starts, length = _expected(uid)
+        out[f"{uid}@hub"] = Expected(zone, starts, length)
+    return out
+
+
+def test_icaljs_reads_every_occurrence_and_onset_as_tzdata(read):
+    assert_icaljs_reads(read, _all_expected(), UNTIL)
+    assert sorted((name, e["uid"]) for name, c in read.items() for e in c["events"]) == sorted(
+        [(f"{uid}.ics", f"{uid}@hub") for uid, *_ in EVENTS] + [("feed.ics", f"{uid}@hub") for uid, *_ in EVENTS])
 
 
 def test_series_span_a_year_across_both_dst_changes(read):
@@ -96,39 +96,12 @@ def test_series_span_a_year_across_both_dst_changes(read):
     sydney = utc_hours("syd-monthly.ics", "syd-monthly")
     assert sydney[:3] == [8, 8, 8] and sydney[3:9] == [9] * 6 and sydney[9:] == [8, 8, 8]  # AEST from April to October
     assert set(utc_hours("kol-weekly.ics", "kol-weekly")) == {9}
-
-
-def test_every_onset_icaljs_reads_is_a_tzdata_transition(read):
-    for name, calendar in read.items():
-        zones = {tz["tzid"]: tz["changes"] for tz in calendar["timezones"]}
-        assert sorted(zones) == sorted({e["tzid"] for e in calendar["events"]}), name
-        for tzid, changes in zones.items():
-            real = [c for c in changes if c["before"] != c["after"]]
-            first_event = min(o["start"] for e in calendar["events"] if e["tzid"] == tzid for o in e["occurrences"])
-            since = datetime.fromtimestamp(first_event, timezone.utc) - timedelta(days=366)
-            truth = tzdata_changes(tzid, since, UNTIL)
-            # From a year before the first event to the end: exactly tzdata's transitions …
-            assert [(c["at"], c["before"], c["after"]) for c in real if c["at"] >= since.timestamp()] == [
-                (int(t.at.timestamp()), t.before.total_seconds(), t.after.total_seconds()) for t in truth], (name, tzid)
-            # … and no onset anywhere that tzdata does not have.
-            for change in real:
-                at = datetime.fromtimestamp(change["at"], timezone.utc)
-                assert (at - timedelta(seconds=1)).astimezone(ZoneInfo(tzid)).utcoffset().total_seconds() == change["before"]
-                assert at.astimezone(ZoneInfo(tzid)).utcoffset().total_seconds() == change["after"]
-            assert tzid != "Asia/Kolkata" or real == []
+    kolkata = next(tz for tz in read["kol-weekly.ics"]["timezones"])
+    assert [c for c in kolkata["changes"] if c["before"] != c["after"]] == []
 
 
 def test_icalendar_and_dateutil_read_the_vtimezones_as_tzdata(files):
-    for name, data in files.items():
-        calendar = Calendar.from_ical(data)
-        for component in calendar.walk("VTIMEZONE"):
-            tzid = str(component["TZID"])
-            text = data.decode()
-            truth = onsets_match_tzdata(text, tzid, datetime(2026, 1, 1, tzinfo=timezone.utc), UNTIL)
-            # Two hours either side of every change (not before the first: the zone's span starts there).
-            around = [t.at + d for t in truth for d in (timedelta(hours=-2), timedelta(hours=2)) if t.at + d > truth[0].at]
-            occurrences = [s for uid, _f, zone, *_ in EVENTS if zone == tzid for s in _expected(uid)[0]]
-            offsets_match_tzdata(text, tzid, around + occurrences)
+    assert_python_libraries_read(files, _all_expected(), UNTIL)
 
 
 def test_dateutil_expands_each_series_to_the_tzdata_instants(files):
