@@ -581,8 +581,9 @@ class MatrixTransport:
             content = text_content(message, reply_to, thread_root, reply_sender)
             caption = ""
         event_id = await self.send_event(room_id, "m.room.message", content, txn_id)
-        if caption:
-            await self.send_message(room_id, Outgoing(markdown=caption), txn_id + "-caption", reply_to, thread_root)
+        if caption:  # the notice under a file answers the command like any reply: same mentions
+            await self.send_message(room_id, Outgoing(markdown=caption, mentions=message.mentions),
+                                    txn_id + "-caption", reply_to, thread_root, reply_sender)
         return event_id
 
     async def _media_content(self, room_id: str, message: Outgoing) -> dict[str, Any]:

@@ -4,13 +4,16 @@ exactly once across kill -9, iCalendar file and feed, cancellation, refusals."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import urllib.request
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 
+from tests.calendars import Expected, assert_icaljs_reads, assert_python_libraries_read, icaljs, wall_clock_series
 from tests.harness import BotProcess, Member, reply_text
 
 pytestmark = pytest.mark.synapse
@@ -118,3 +121,62 @@ async def test_event_from_preview_to_reminder_exactly_once(events_room):
                                       and e["content"].get("body", "").startswith("❌"))
     assert "is cancelled" in cancelled["content"]["body"] and "the venue is closed" in cancelled["content"]["body"]
     assert "No upcoming events" in reply_text(await leader.ask(room, "!events"))
+
+
+async def _add_and_confirm(coord: Member, room: str, form: str) -> int:
+    preview = reply_text(await coord.ask(room, "!event add\n" + form))
+    number = int(re.search(r"Preview of event (\d+)", preview).group(1))
+    assert f"Event {number} is confirmed" in reply_text(await coord.ask(room, f"!event confirm {number}"))
+    return number
+
+
+async def _ics_file(member: Member, room: str, bot_id: str, number: int) -> tuple[bytes, dict]:
+    """``!event ics N`` as the member sees it: the file's bytes and the caption notice under it."""
+    command = await member.send(room, f"!event ics {number}")
+    replies = lambda: [e for e in member.replies_to(command, bot_id)]  # noqa: E731
+    await member.wait_for(lambda _e: len(replies()) >= 2)
+    (file_event,) = [e for e in replies() if e["content"].get("msgtype") == "m.file"]
+    (caption,) = [e for e in replies() if e["content"].get("msgtype") == "m.notice"]
+    downloaded = await member.client.download(file_event["content"]["url"])
+    return downloaded.body, caption
+
+
+def _feed(bot: BotProcess) -> bytes:
+    with urllib.request.urlopen(f"http://127.0.0.1:{bot.http_port}/events.ics", timeout=10) as r:
+        return r.read()
+
+
+async def test_every_calendar_file_the_bot_gives_is_read_right_by_icaljs(events_room):
+    """Events in four zones, added in chat; each one's ``!event ics N`` and the feed, read by ical.js,
+    icalendar and dateutil, put every occurrence for a year at tzdata's instant."""
+    room, bot, bot_id, coord, leader, _leader2 = events_room
+    year = datetime.now(timezone.utc).year + 1
+    jan1 = date(year, 1, 1)
+    monday = jan1 + timedelta(days=(7 - jan1.weekday()) % 7 + 7)
+    wednesday = monday + timedelta(days=2)
+    until = datetime(year + 1, 1, 20, tzinfo=timezone.utc)
+    events = [  # form, zone, first start (local), series step, length
+        (f"Title: Weekly leaders' call\nStart: {monday} 18:00\nDuration: 1h30m\nRepeat: weekly",
+         "Europe/Warsaw", f"{monday} 18:00", timedelta(weeks=1), timedelta(minutes=90)),
+        (f"Title: Study visit\nStart: {year}-06-15 10:00\nEnd: {year}-06-15 12:00\nTimezone: America/New_York",
+         "America/New_York", f"{year}-06-15 10:00", None, timedelta(hours=2)),
+        (f"Title: Sydney circle\nStart: {year}-01-20 19:00\nDuration: 1h\nRepeat: monthly\n"
+         "Timezone: Australia/Sydney", "Australia/Sydney", f"{year}-01-20 19:00", "monthly", timedelta(hours=1)),
+        (f"Title: Kolkata sync\nStart: {wednesday} 15:00\nDuration: 45m\nRepeat: weekly\nTimezone: Asia/Kolkata",
+         "Asia/Kolkata", f"{wednesday} 15:00", timedelta(weeks=1), timedelta(minutes=45)),
+    ]
+    files, expected = {}, {}
+    for form, zone, first, step, length in events:
+        number = await _add_and_confirm(coord, room, form)
+        start = datetime.strptime(first, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(zone))
+        starts = [start] if step is None else wall_clock_series(start, zone, step, until)
+        expected[f"event-{number}@{bot_id.split(':', 1)[1]}"] = Expected(zone, starts, length)
+        data, caption = await _ics_file(leader, room, bot_id, number)
+        assert f"Event {number} as an iCalendar file" in reply_text(caption)
+        assert caption["content"]["m.mentions"] == {"user_ids": [leader.user_id]}  # like every other reply
+        files[f"event-{number}.ics"] = data
+    files["feed.ics"] = _feed(bot)
+    assert len(icalendar.Calendar.from_ical(files["feed.ics"]).walk("VEVENT")) == 4
+
+    assert_icaljs_reads(icaljs(files, until), expected, until)
+    assert_python_libraries_read(files, expected, until)
