@@ -109,6 +109,9 @@ class HubEvent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Every write to the row is a change of the event (status, data, sequence…): the calendars' DTSTAMP.
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, default=utcnow,
+                                                        onupdate=utcnow)
 
 
 class EventMessage(Base):

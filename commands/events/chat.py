@@ -14,11 +14,12 @@ from bot.context import Context
 from bot.errors import NotFound, PermissionDenied, UsageError
 from bot.reply import md_code, md_escape
 from bot.router import Arg, CommandSet, Role, integer
+from bot.web import revalidated
 from storage.models import Announcement, HubEvent, utcnow
 from storage.runtime import InboxRepository, SettingsRepository
 
 from .form import ROOMS_ALL, ROOMS_THIS, build_announcement, parse_event_form
-from .ics import IcsEntry, event_calendar, event_uid, feed_calendar
+from .ics import IcsEntry, event_calendar, event_uid, feed_calendar, feed_changed
 from .messages import CATALOGUE as FORM_CATALOGUE
 from .messages import EventError, field_label
 from .render import RSVP_KEYS, describe, next_start, when_text
@@ -286,6 +287,8 @@ async def event_cancel(ctx: Context, number: int, reason: str | None) -> None:
     planned = [row.id for row in await store.planned("event", event.id)]
     await store.cancel_planned("event", event.id)
     event.status, event.cancel_reason = "cancelled", reason
+    if was_confirmed:
+        event.sequence += 1  # calendars take the cancellation only as a newer version of the event
     scheduler = _scheduler(ctx)
     if was_confirmed:
         await store.one_off(event, "cancel", f"event:{event.id}:cancel", draft_from_json(event.data).rooms)
@@ -329,12 +332,17 @@ async def event_edit(ctx: Context, number: int) -> None:
     ctx.reply(ctx.t("events.edited", id=event.id, sequence=event.sequence))
 
 
+def _ics_entry(hub, event: HubEvent) -> IcsEntry:
+    """The event as the calendars see it; its last change is its DTSTAMP (never the time of the request)."""
+    changed = as_utc(event.updated_at or event.confirmed_at or event.created_at)
+    return IcsEntry(event_uid(event.id, _domain(hub)), draft_from_json(event.data), changed, event.sequence,
+                    cancelled=event.status == "cancelled", confirmed=event.status == "confirmed")
+
+
 @event_cmd.sub("ics", aliases=("kalendarz",), args=[Arg("number", converter=integer)])
 async def event_ics(ctx: Context, number: int) -> None:
     event = await _load_event(ctx, number)
-    entry = IcsEntry(event_uid(event.id, _domain(ctx.hub)), draft_from_json(event.data), utcnow(), event.sequence,
-                     cancelled=event.status == "cancelled", confirmed=event.status == "confirmed")
-    ctx.reply_file(event_calendar(entry), f"event-{event.id}.ics", "text/calendar",
+    ctx.reply_file(event_calendar(_ics_entry(ctx.hub, event)), f"event-{event.id}.ics", "text/calendar",
                    caption=ctx.t("events.ics.caption", id=event.id))
 
 
@@ -515,12 +523,13 @@ async def on_reaction(ctx: Context) -> bool:
 
 @commands.route("/events.ics")
 async def events_feed(hub, request: web.Request) -> web.Response:
+    """The subscription feed: byte-identical while nothing changes, with an ETag (304 when unchanged)."""
     async with hub.sessions() as session:
-        events = await EventStore(session).all_for_feed()
+        events = await EventStore(session).published()
     now = utcnow()
-    entries = [IcsEntry(event_uid(e.id, _domain(hub)), draft_from_json(e.data), now, e.sequence) for e in events]
+    entries = [_ics_entry(hub, e) for e in events]
     body = feed_calendar(entries, now=now, zone=hub.config["bot"]["timezone"])
-    return web.Response(body=body, headers={"Content-Type": "text/calendar; charset=utf-8"})
+    return revalidated(request, body, "text/calendar; charset=utf-8", last_modified=feed_changed(entries, now))
 
 
 __all__ = ["commands", "ANSWERS"]

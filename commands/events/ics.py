@@ -114,6 +114,21 @@ def in_feed(entry: IcsEntry, now: datetime) -> bool:
     return entry.confirmed and not entry.cancelled and not entry.draft.has_ended(now)
 
 
+def feed_changed(entries: Iterable[IcsEntry], now: datetime) -> datetime | None:
+    """When the feed's content last changed (its Last-Modified): the latest change of an event in it or
+    cancelled out of it, or the end of one that left it by ending. ``entries``: confirmed and cancelled."""
+    from .recurrence import last_occurrence
+
+    moments = []
+    for entry in entries:
+        moments.append(entry.changed)
+        if entry.confirmed and not entry.cancelled and not in_feed(entry, now):
+            last = last_occurrence(entry.draft.start, entry.draft.repeat)
+            if last is not None:
+                moments.append(entry.draft.end_of(last))
+    return max((m.astimezone(timezone.utc) for m in moments), default=None)
+
+
 def feed_calendar(entries: Iterable[IcsEntry], *, now: datetime, name: str = "Leaders Hub",
                   zone: str = "UTC") -> bytes:
     """The subscription feed: every event ``in_feed`` at ``now``, ordered by start.

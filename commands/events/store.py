@@ -81,8 +81,9 @@ class EventStore:
     async def confirmed(self) -> list[HubEvent]:
         return list(await self.session.scalars(select(HubEvent).where(HubEvent.status == "confirmed")))
 
-    async def all_for_feed(self) -> list[HubEvent]:
-        return list(await self.session.scalars(select(HubEvent).where(HubEvent.status.in_(("confirmed",)))))
+    async def published(self) -> list[HubEvent]:
+        """Confirmed and cancelled events: what the feed shows or has shown."""
+        return list(await self.session.scalars(select(HubEvent).where(HubEvent.status.in_(("confirmed", "cancelled")))))
 
     async def planned_keys(self) -> set[tuple[str, str]]:
         """Every stored (send key, room): lets a whole re-planning pass check existence in memory."""

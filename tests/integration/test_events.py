@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import urllib.error
 import urllib.request
 from datetime import date, datetime, timedelta, timezone
+from email.message import Message
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -141,9 +143,20 @@ async def _ics_file(member: Member, room: str, bot_id: str, number: int) -> tupl
     return downloaded.body, caption
 
 
+def _get_feed(bot: BotProcess, headers: dict[str, str] | None = None) -> tuple[int, bytes, Message]:
+    """``GET /events.ics`` as a calendar app polls it: status, body, headers."""
+    request = urllib.request.Request(f"http://127.0.0.1:{bot.http_port}/events.ics", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.status, r.read(), r.headers
+    except urllib.error.HTTPError as exc:  # urllib raises for a 304
+        return exc.code, exc.read(), exc.headers
+
+
 def _feed(bot: BotProcess) -> bytes:
-    with urllib.request.urlopen(f"http://127.0.0.1:{bot.http_port}/events.ics", timeout=10) as r:
-        return r.read()
+    status, body, _headers = _get_feed(bot)
+    assert status == 200
+    return body
 
 
 async def test_every_calendar_file_the_bot_gives_is_read_right_by_icaljs(events_room):
@@ -180,3 +193,33 @@ async def test_every_calendar_file_the_bot_gives_is_read_right_by_icaljs(events_
 
     assert_icaljs_reads(icaljs(files, until), expected, until)
     assert_python_libraries_read(files, expected, until)
+
+
+async def test_the_feed_is_the_same_bytes_across_requests_and_restarts(events_room):
+    room, bot, _bot_id, coord, _leader, _leader2 = events_room
+    year = datetime.now(timezone.utc).year + 1
+    await _add_and_confirm(coord, room, f"Title: Weekly call\nStart: {year}-02-01 18:00\nDuration: 1h\nRepeat: weekly")
+    await _add_and_confirm(coord, room, f"Title: Study visit\nStart: {year}-06-15 10:00\nDuration: 2h\n"
+                                        "Timezone: America/New_York")
+    status, first, headers = _get_feed(bot)
+    assert status == 200 and headers["Content-Type"] == "text/calendar; charset=utf-8"
+    etag = headers["ETag"]
+    assert etag.startswith('"') and headers["Last-Modified"].endswith(" GMT")
+    assert _feed(bot) == first
+
+    # A calendar app that has it gets 304 and no body; a wrong tag gets the feed.
+    status, body, again = _get_feed(bot, {"If-None-Match": etag})
+    assert (status, body, again["ETag"]) == (304, b"", etag)
+    assert _get_feed(bot, {"If-None-Match": '"something-else"'})[0] == 200
+
+    for _restart in range(2):
+        bot.stop()
+        bot.start()
+        assert _feed(bot) == first
+        assert _get_feed(bot, {"If-None-Match": etag})[0] == 304
+
+    # A change gives new bytes and a new tag; the old tag no longer matches.
+    assert "Event 2 is changed" in reply_text(await coord.ask(room, "!event edit 2\nPlace: Hall B"))
+    status, changed, headers = _get_feed(bot, {"If-None-Match": etag})
+    assert status == 200 and changed != first and headers["ETag"] != etag
+    assert b"LOCATION:Hall B" in changed and b"SEQUENCE:1" in changed

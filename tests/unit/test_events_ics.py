@@ -7,7 +7,7 @@ from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
 from commands.events.form import parse_event_form
-from commands.events.ics import IcsEntry, event_calendar, event_uid, feed_calendar, in_feed
+from commands.events.ics import IcsEntry, event_calendar, event_uid, feed_calendar, feed_changed, in_feed
 
 WAW = ZoneInfo("Europe/Warsaw")
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=WAW)
@@ -130,3 +130,33 @@ def test_empty_feed_is_still_a_valid_calendar():
 def test_feed_is_deterministic():
     entries = [IcsEntry("a@hub", WEEKLY, NOW), IcsEntry("b@hub", SINGLE, NOW)]
     assert feed_calendar(entries, now=NOW) == feed_calendar(list(reversed(entries)), now=NOW)
+
+
+def test_dtstamp_and_last_modified_are_the_events_last_change_not_the_clock():
+    changed = datetime(2026, 2, 20, 8, 30, 15, 123456, tzinfo=timezone.utc)
+    ics = event_calendar(IcsEntry("event-3@hub", SINGLE, changed))
+    assert b"DTSTAMP:20260220T083015Z\r\n" in ics and b"LAST-MODIFIED:20260220T083015Z\r\n" in ics
+    assert event_calendar(IcsEntry("event-3@hub", SINGLE, changed)) == ics
+
+
+def test_feed_is_the_same_bytes_at_any_moment_while_nothing_changes():
+    entries = [IcsEntry("a@hub", WEEKLY, NOW), IcsEntry("b@hub", SINGLE, NOW - timedelta(days=3)),
+               IcsEntry("c@hub", draft("Title: Sydney\nStart: 2026-05-01 19:00\nTimezone: Australia/Sydney"), NOW)]
+    first = feed_calendar(entries, now=NOW, zone="Europe/Warsaw")
+    assert feed_calendar(entries, now=NOW + timedelta(hours=5), zone="Europe/Warsaw") == first
+    assert feed_calendar(list(reversed(entries)), now=NOW + timedelta(days=2), zone="Europe/Warsaw") == first
+    text = first.decode()
+    assert [line for line in text.split("\r\n") if line.startswith("TZID:")] == [
+        "TZID:Australia/Sydney", "TZID:Europe/London", "TZID:Europe/Warsaw"]
+
+
+def test_last_modified_of_the_feed_follows_changes_cancellations_and_ends():
+    ends = IcsEntry("x@hub", draft("Title: X\nStart: 2026-04-01 10:00\nDuration: 1h"), NOW)
+    series = IcsEntry("s@hub", draft("Title: S\nStart: 2026-03-16 10:00\nDuration: 1h\nRepeat: RRULE:FREQ=WEEKLY;COUNT=3"),
+                      NOW)
+    cancelled = IcsEntry("c@hub", SINGLE, NOW + timedelta(days=1), cancelled=True)
+    assert feed_changed([ends, series], NOW) == NOW.astimezone(timezone.utc)  # both still ahead
+    later = datetime(2026, 5, 1, tzinfo=WAW)
+    assert feed_changed([ends, series], later) == datetime(2026, 4, 1, 9, 0, tzinfo=timezone.utc)  # x's end
+    assert feed_changed([ends, series, cancelled], NOW) == (NOW + timedelta(days=1)).astimezone(timezone.utc)
+    assert feed_changed([], NOW) is None
