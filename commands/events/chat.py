@@ -22,7 +22,7 @@ from .form import ROOMS_ALL, ROOMS_THIS, build_announcement, parse_event_form
 from .ics import IcsEntry, event_calendar, event_uid, feed_calendar, feed_changed
 from .messages import CATALOGUE as FORM_CATALOGUE
 from .messages import EventError, field_label
-from .render import RSVP_KEYS, describe, next_start, when_text
+from .render import RSVP_KEYS, describe, feed_urls, next_start, subscribe_line, when_text
 from .scheduler import SERVICE, run_scheduler
 from .store import ANSWERS, EventStore, announcement_to_json, as_utc, draft_from_json, draft_to_json
 from .timeparse import get_zone
@@ -58,6 +58,7 @@ CHAT = {
         "events.none": "No upcoming events.",
         "events.list.title": "**Upcoming events**",
         "events.list.line": "**{id}** · {when} · {title}{place}",
+        "events.feed.subscribe": "📆 Every event in your calendar app: subscribe to {webcal} or {https}",
         "events.rsvp.counts": "RSVP: ✅ {yes} · ❔ {maybe} · ❌ {no}",
         "events.rsvp.saved": "Noted: your answer to event {id} is **{answer}**.",
         "events.rsvp.not_open": "Event {id} is not open for answers.",
@@ -125,6 +126,7 @@ CHAT = {
         "events.none": "Brak nadchodzących wydarzeń.",
         "events.list.title": "**Nadchodzące wydarzenia**",
         "events.list.line": "**{id}** · {when} · {title}{place}",
+        "events.feed.subscribe": "📆 Wszystkie wydarzenia w Twoim kalendarzu: zasubskrybuj {webcal} albo {https}",
         "events.rsvp.counts": "Odpowiedzi: ✅ {yes} · ❔ {maybe} · ❌ {no}",
         "events.rsvp.saved": "Zapisano: Twoja odpowiedź na wydarzenie {id} to **{answer}**.",
         "events.rsvp.not_open": "Na wydarzenie {id} nie można teraz odpowiadać.",
@@ -360,8 +362,9 @@ async def events_list(ctx: Context) -> None:
         start = next_start(draft, now)
         if start is not None:
             upcoming.append((start, event, draft))
+    subscribe = subscribe_line(ctx.hub.translator, ctx.lang, feed_urls(ctx.hub.config["http"]["public_url"]))
     if not upcoming:
-        ctx.reply(ctx.t("events.none"))
+        ctx.reply("\n\n".join([ctx.t("events.none"), *subscribe]))
         return
     zone = await _user_zone(ctx)
     lines = [ctx.t("events.list.title")]
@@ -369,6 +372,8 @@ async def events_list(ctx: Context) -> None:
         place = f" · {md_escape(draft.place)}" if draft.place else ""
         lines.append("- " + ctx.t("events.list.line", id=event.id, title=md_escape(draft.title), place=place,
                                   when=when_text(start, ctx.lang, zone)))
+    if subscribe:
+        lines += ["", *subscribe]
     ctx.reply("\n".join(lines))
 
 

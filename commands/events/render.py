@@ -28,6 +28,24 @@ def times_line(lang: str, moment: datetime, bot_zone: str, user_zone: str | None
     return text
 
 
+def feed_urls(public_url: str | None) -> tuple[str, str] | None:
+    """The feed's subscription links, ``webcal://…`` and ``https://…``, from ``[http] public_url``; None when
+    it is unset (the bot cannot know the address its readers reach it at)."""
+    if not public_url:
+        return None
+    https = public_url.rstrip("/") + "/events.ics"
+    return "webcal://" + https.split("://", 1)[1], https
+
+
+def subscribe_line(t, lang: str, links: tuple[str, str] | None) -> list[str]:
+    """One line with both links (none without ``public_url``). webcal:// is code, to copy: the HTML
+    sanitisers of Matrix clients drop links with schemes other than http(s), mailto and a few more."""
+    if links is None:
+        return []
+    webcal, https = links
+    return [t(lang, "events.feed.subscribe", webcal=md_code(webcal), https=f"<{https}>")]
+
+
 def describe(t, lang: str, draft: EventDraft, bot_zone: str, rooms: list[str] | None = None,
              user_zone: str | None = None, start: datetime | None = None) -> list[str]:
     start = start or draft.start
@@ -56,8 +74,9 @@ def describe(t, lang: str, draft: EventDraft, bot_zone: str, rooms: list[str] | 
     return lines
 
 
-def render_send(t, lang, row, event, draft: EventDraft | None, announcement, rsvps, late: bool):
-    """The text of one scheduled send and whom it mentions."""
+def render_send(t, lang, row, event, draft: EventDraft | None, announcement, rsvps, late: bool,
+                links: tuple[str, str] | None = None):
+    """The text of one scheduled send and whom it mentions; ``links``: the feed's (``feed_urls``)."""
     late_mark = " " + t(lang, "events.late") if late else ""
     mentions: list[str] = []
     if announcement is not None:
@@ -69,6 +88,7 @@ def render_send(t, lang, row, event, draft: EventDraft | None, announcement, rsv
         lines = [t(lang, "events.post.announce", title=title, id=event.id) + late_mark, ""]
         lines += describe(t, lang, draft, draft.zone)
         lines += ["", t(lang, "events.post.rsvp_hint", id=event.id)]
+        lines += subscribe_line(t, lang, links)
     elif row.kind == "reminder":
         yes = rsvps.get("yes", [])
         mentions = list(yes)

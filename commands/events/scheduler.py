@@ -23,7 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from storage.models import EventMessage, HubEvent, ScheduledSend, utcnow
 
 from .planner import decide_late
-from .render import render_send, skipped_notice
+from .render import feed_urls, render_send, skipped_notice
 from .store import EventStore, as_utc, draft_from_json
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,8 @@ class EventScheduler:
             rsvps = await store.rsvps(event.id) if event else {}
             draft = draft_from_json(event.data) if event else None
             text, mentions = render_send(self.hub.translator, lang, row, event, draft, announcement, rsvps,
-                                         late=decision == "late")
+                                         late=decision == "late",
+                                         links=feed_urls(self.hub.config["http"]["public_url"]))
             matrix_event_id = await transport.send_notice(row.room_id, text, key=f"{row.send_key}|{row.room_id}",
                                                           mentions=mentions)
             row.status = "late" if decision == "late" else "sent"
