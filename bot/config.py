@@ -134,6 +134,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "events": {
         "late_grace_minutes": Key(int, 30, "an announcement due while the bot was down is sent late within this", _range(0, 7 * 24 * 60)),
         "plan_days": Key(int, 45, "how far ahead reminders of recurring events are planned", _range(1, 400)),
+        "rsvp_edit_seconds": Key(int, 5, "an announcement's RSVP counts are edited at most once in this many "
+                                 "seconds", _range(1, 3600)),
     },
     "database": {
         "url": Key(str, "sqlite+aiosqlite:///data/hub.db", "SQLAlchemy URL", _db_url),

@@ -65,7 +65,7 @@ from bot.app import Hub
 from bot.config import resolve_path
 from bot.context import Incoming
 from bot.matrix_admin import pills_to_ids
-from bot.reply import Outgoing, address, strip_reply_fallback, text_content
+from bot.reply import Outgoing, address, edit_content, strip_reply_fallback, text_content
 from storage import hotpath
 from storage.runtime import InboxRepository
 
@@ -649,6 +649,11 @@ class MatrixTransport:
         """A notice not in reply to anything (announcements, broadcasts); ``key`` makes it idempotent."""
         return await self.send_message(room_id, Outgoing(markdown=markdown, mentions=mentions or [],
                                                          extra=extra or {}), txn_id_for(key))
+
+    async def edit_notice(self, room_id: str, event_id: str, markdown: str, key: str) -> str:
+        """Replace the text of the bot's notice ``event_id`` (an ``m.replace`` edit); ``key`` makes it idempotent."""
+        content = edit_content(Outgoing(markdown=markdown), event_id)
+        return await self.send_event(room_id, "m.room.message", content, txn_id_for(key))
 
     async def _run_job(self, job: Callable[..., Awaitable[None]]) -> None:
         try:

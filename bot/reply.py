@@ -228,6 +228,25 @@ def text_content(message: Outgoing, reply_to: str | None = None, thread_root: st
     return content
 
 
+def edit_content(message: Outgoing, original_event_id: str) -> dict[str, Any]:
+    """An ``m.replace`` edit of the bot's notice ``original_event_id`` (Matrix spec, "Event replacements").
+
+    The new text is in ``m.new_content`` with its own full ``m.mentions``; the top-level body is the
+    ``* ``-prefixed fallback for clients without edits, and its ``m.mentions`` is empty, since an edit
+    notifies only people it newly mentions and ours never mention anyone the original did not.
+    """
+    new = text_content(message)
+    return {
+        "msgtype": new["msgtype"],
+        "body": "* " + new["body"],
+        "format": new["format"],
+        "formatted_body": "* " + new["formatted_body"],
+        "m.new_content": new,
+        "m.mentions": {},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": original_event_id},
+    }
+
+
 def address(content: dict[str, Any], mentions: list[str], reply_to: str | None = None,
             thread_root: str | None = None, reply_sender: str | None = None) -> dict[str, Any]:
     """Add the explicit ``m.mentions`` and the reply/thread relation to any message content."""

@@ -22,7 +22,7 @@ from .form import ROOMS_ALL, ROOMS_THIS, build_announcement, parse_event_form
 from .ics import IcsEntry, event_calendar, event_uid, feed_calendar, feed_changed
 from .messages import CATALOGUE as FORM_CATALOGUE
 from .messages import EventError, field_label
-from .render import RSVP_KEYS, describe, feed_urls, next_start, subscribe_line, when_text
+from .render import RSVP_KEYS, counts_line, describe, feed_urls, next_start, subscribe_line, when_text
 from .scheduler import SERVICE, run_scheduler
 from .store import ANSWERS, EventStore, announcement_to_json, as_utc, draft_from_json, draft_to_json
 from .timeparse import get_zone
@@ -231,7 +231,7 @@ async def event_show(ctx: Context, number: int) -> None:
     lines += describe(ctx.hub.translator, ctx.lang, draft, ctx.hub.config["bot"]["timezone"], list(draft.rooms),
                       await _user_zone(ctx), start=next_start(draft, utcnow()) or draft.start)
     lines.append(ctx.t("events.show.status", value=event.status))
-    lines.append(ctx.t("events.rsvp.counts", yes=len(rsvps["yes"]), maybe=len(rsvps["maybe"]), no=len(rsvps["no"])))
+    lines.append(counts_line(ctx.hub.translator, ctx.lang, rsvps))
     ctx.reply("\n".join(lines))
 
 
@@ -395,7 +395,17 @@ async def rsvp(ctx: Context, number: int, answer: str) -> None:
     if event.status != "confirmed":
         raise UsageError("events.rsvp.not_open", id=event.id)
     await EventStore(ctx.session).set_rsvp(event.id, ctx.sender, answer)
+    _counts_changed(ctx, event.id)
     ctx.reply(ctx.t("events.rsvp.saved", id=event.id, answer=ctx.t(f"events.answer.{answer}")))
+
+
+def _counts_changed(ctx: Context, event_id: int) -> None:
+    """Once the answer is committed, the event's announcements are edited to show the new counts."""
+    scheduler = _scheduler(ctx)
+    if scheduler:
+        async def after() -> None:
+            scheduler.editor.changed(event_id)
+        ctx.after_commit.append(after)
 
 
 my = commands.group("my", aliases=("moje",))
@@ -514,6 +524,7 @@ async def on_reaction(ctx: Context) -> bool:
             await store.set_rsvp(event.id, incoming.sender, answer)
         else:
             await store.withdraw_rsvp(event.id, incoming.sender, answer)
+        _counts_changed(ctx, event.id)
         return True
     if answer == "yes" and incoming.kind == "reaction":
         source = await InboxRepository(ctx.session).answered_by(incoming.relates_to)

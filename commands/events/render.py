@@ -74,6 +74,25 @@ def describe(t, lang: str, draft: EventDraft, bot_zone: str, rooms: list[str] | 
     return lines
 
 
+def counts_line(t, lang: str, rsvps: dict[str, list[str]]) -> str:
+    """``RSVP: ✅ 3 · ❔ 1 · ❌ 0``, the numbers in the reader's format."""
+    from babel.numbers import format_decimal  # Babel's locale data: loaded when first needed, not at start
+
+    return t(lang, "events.rsvp.counts", **{answer: format_decimal(len(rsvps.get(answer, ())), locale=lang)
+                                            for answer in ("yes", "maybe", "no")})
+
+
+def announcement_text(t, lang: str, event, draft: EventDraft, rsvps: dict[str, list[str]], late: bool,
+                      links: tuple[str, str] | None) -> str:
+    """The announcement of an event: sent when it is confirmed, edited as the RSVPs change."""
+    late_mark = " " + t(lang, "events.late") if late else ""
+    lines = [t(lang, "events.post.announce", title=md_escape(draft.title), id=event.id) + late_mark, ""]
+    lines += describe(t, lang, draft, draft.zone)
+    lines += ["", counts_line(t, lang, rsvps), t(lang, "events.post.rsvp_hint", id=event.id)]
+    lines += subscribe_line(t, lang, links)
+    return "\n".join(lines)
+
+
 def render_send(t, lang, row, event, draft: EventDraft | None, announcement, rsvps, late: bool,
                 links: tuple[str, str] | None = None):
     """The text of one scheduled send and whom it mentions; ``links``: the feed's (``feed_urls``)."""
@@ -85,11 +104,8 @@ def render_send(t, lang, row, event, draft: EventDraft | None, announcement, rsv
     title = md_escape(draft.title)
     occurrence = row.occurrence.astimezone(draft.start.tzinfo) if row.occurrence else draft.start
     if row.kind == "announce":
-        lines = [t(lang, "events.post.announce", title=title, id=event.id) + late_mark, ""]
-        lines += describe(t, lang, draft, draft.zone)
-        lines += ["", t(lang, "events.post.rsvp_hint", id=event.id)]
-        lines += subscribe_line(t, lang, links)
-    elif row.kind == "reminder":
+        return announcement_text(t, lang, event, draft, rsvps, late, links), mentions
+    if row.kind == "reminder":
         yes = rsvps.get("yes", [])
         mentions = list(yes)
         lines = [t(lang, "events.post.reminder", title=title, id=event.id,

@@ -33,7 +33,9 @@ def _planned(bot: BotProcess, kind: str) -> list[tuple[datetime, str]]:
 
 
 def _from_bot(member: Member, bot_id: str, needle: str) -> list[dict]:
-    return [e for e in member.events if e.get("sender") == bot_id and needle in e.get("content", {}).get("body", "")]
+    """The bot's messages with ``needle`` in their text; an edit (``m.replace``) is not a new message."""
+    return [e for e in member.events if e.get("sender") == bot_id and needle in e.get("content", {}).get("body", "")
+            and (e["content"].get("m.relates_to") or {}).get("rel_type") != "m.replace"]
 
 
 async def _react(member: Member, room: str, event_id: str, key: str) -> str:
@@ -223,3 +225,37 @@ async def test_the_feed_is_the_same_bytes_across_requests_and_restarts(events_ro
     status, changed, headers = _get_feed(bot, {"If-None-Match": etag})
     assert status == 200 and changed != first and headers["ETag"] != etag
     assert b"LOCATION:Hall B" in changed and b"SEQUENCE:1" in changed
+
+
+def _edit_of(event: dict, bot_id: str, original: str) -> dict | None:
+    """The new content if ``event`` is the bot's m.replace edit of ``original``."""
+    content = event.get("content", {})
+    relates = content.get("m.relates_to") or {}
+    if event.get("sender") == bot_id and relates == {"rel_type": "m.replace", "event_id": original}:
+        return content.get("m.new_content")
+    return None
+
+
+async def test_the_announcement_shows_the_rsvp_counts_and_follows_the_reactions(events_room):
+    room, _bot, bot_id, coord, leader, leader2 = events_room
+    start = (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%d 10:00")
+    await _add_and_confirm(coord, room, f"Title: Training day\nStart: {start}\nDuration: 2h")
+    announcement = await leader.wait_for(lambda e: e.get("sender") == bot_id and "📅" in e["content"].get("body", ""))
+    assert "RSVP: ✅ 0 · ❔ 0 · ❌ 0" in announcement["content"]["body"]
+    original = announcement["event_id"]
+
+    await _react(leader, room, original, "✅")
+    no = await _react(leader2, room, original, "❌")
+    edit = await leader.wait_for(lambda e: "RSVP: ✅ 1 · ❔ 0 · ❌ 1" in (_edit_of(e, bot_id, original) or {}).get(
+        "body", ""))
+    new = edit["content"]["m.new_content"]
+    assert new["msgtype"] == "m.notice" and "Training day" in new["body"] and new["m.mentions"] == {}
+    assert edit["content"]["body"].startswith("* ") and edit["content"]["m.mentions"] == {}
+
+    # Taking the ❌ back (redacting the reaction) withdraws the answer: a later edit shows it.
+    await leader2.client.room_redact(room, no)
+    await leader.wait_for(lambda e: "RSVP: ✅ 1 · ❔ 0 · ❌ 0" in (_edit_of(e, bot_id, original) or {}).get("body", ""))
+    edits = [e for e in leader.events if _edit_of(e, bot_id, original)]
+    assert len(edits) <= 3  # one per change at most, and the throttle merges what comes together
+    times = sorted(e["origin_server_ts"] for e in edits)
+    assert all(b - a >= 4500 for a, b in zip(times, times[1:]))  # at most one edit every 5 s

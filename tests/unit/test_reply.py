@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.reply import (
     Outgoing,
+    edit_content,
     html_to_text,
     md_code,
     md_escape,
@@ -186,3 +187,13 @@ def test_binary_data_is_base64_in_json():
     assert as_json["data"] == "iVBORw0KGgoA/w=="
     assert Outgoing.from_json(as_json).data == png
     assert Outgoing.from_json({"markdown": "x"}) == Outgoing(markdown="x")
+
+
+def test_an_edit_carries_the_new_content_a_star_fallback_and_the_replace_relation():
+    content = edit_content(Outgoing(markdown="RSVP: ✅ **2**"), "$original")
+    assert content["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$original"}
+    assert content["m.new_content"] == {"msgtype": "m.notice", "body": "RSVP: ✅ 2", "format": "org.matrix.custom.html",
+                                        "formatted_body": "RSVP: ✅ <strong>2</strong>", "m.mentions": {}}
+    assert (content["msgtype"], content["body"], content["formatted_body"]) == (
+        "m.notice", "* RSVP: ✅ 2", "* RSVP: ✅ <strong>2</strong>")
+    assert content["m.mentions"] == {} and "m.relates_to" not in content["m.new_content"]
