@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.reply import md_code, md_escape
+from bot.reply import md_code, md_escape, md_user
 
 from .form import EventDraft
 from .timeparse import format_duration, get_zone
@@ -68,9 +68,9 @@ def describe(t, lang: str, draft: EventDraft, bot_zone: str, rooms: list[str] | 
                        value=", ".join(format_duration(r) for r in draft.reminders)))
     if rooms is not None:
         lines.append(t(lang, "events.show.rooms", value=", ".join(md_code(r) for r in rooms)))
-    if draft.description:
+    if draft.description:  # the organiser's Markdown: bold, links… but nothing that reaches past it
         lines.append("")
-        lines.append(md_escape(draft.description))
+        lines.append(md_user(draft.description))
     return lines
 
 

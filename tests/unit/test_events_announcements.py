@@ -205,3 +205,40 @@ async def test_a_cancelled_events_announcement_is_left_as_it_was(announced):
     await _react(hub, "@ala:localhost", "✅", message)  # not an answer any more
     await _edits_settle(hub, scheduler)
     assert hub.transport.edits == []
+
+
+# --- the description is the organiser's Markdown ---------------------------------------------------------
+
+
+async def test_a_description_in_markdown_is_shown_formatted_and_safe_everywhere(make_hub):
+    hub = await make_hub()
+    description = ("Description: **Bring** your *own* data; [agenda](https://example.org/a) "
+                   "[x](javascript:alert(1)) <b>hi</b>\n- first\n- second\n```\nleft open")
+    form = f"Title: Data day\nStart: {_start()}\n{description}"
+    preview = (await hub.transport.handle("!event add " + form))[0]
+    await hub.transport.handle("!event confirm 1")
+    async with hub.sessions() as session:
+        (row,) = await session.scalars(select(ScheduledSend).where(ScheduledSend.kind == "announce"))
+    await EventScheduler(hub).fire(row.id)
+    ((_room, announcement),) = [s for s in hub.transport.sent if s[1].startswith("📅")]
+    details = (await hub.transport.handle("!event 1"))[0]
+    for plain in (preview, announcement, details):
+        assert "Bring your own data; agenda (https://example.org/a) [x](javascript:alert(1)) <b>hi</b>" in plain
+        assert "**" not in plain and "• first\n• second" in plain and "left open" in plain
+    assert "Coming? React ✅" in announcement.split("left open")[1]  # what follows is the bot's, intact
+    assert "Status:" in details.split("left open")[1]
+
+
+async def test_the_html_of_a_markdown_description(make_hub):
+    from bot.reply import render_markdown
+    from commands.events.render import describe
+    from commands.events.store import draft_from_json
+
+    hub = await make_hub()
+    await hub.transport.handle("!event add Title: T\nStart: " + _start() + "\nDescription: **Bold** <i>x</i>")
+    async with hub.sessions() as session:
+        from storage.models import HubEvent
+
+        draft = draft_from_json((await session.get(HubEvent, 1)).data)
+    _plain, html = render_markdown("\n".join(describe(hub.translator, "en", draft, "Europe/Warsaw")))
+    assert "<strong>Bold</strong> &lt;i&gt;x&lt;/i&gt;" in html and "<i>" not in html
