@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -543,9 +544,13 @@ async def events_feed(hub, request: web.Request) -> web.Response:
     async with hub.sessions() as session:
         events = await EventStore(session).published()
     now = utcnow()
-    entries = [_ics_entry(hub, e) for e in events]
-    body = feed_calendar(entries, now=now, zone=hub.config["bot"]["timezone"])
-    return revalidated(request, body, "text/calendar; charset=utf-8", last_modified=feed_changed(entries, now))
+
+    def build() -> tuple[bytes, datetime | None]:  # ~0.2 ms an event: in a thread, not in the sync loop
+        entries = [_ics_entry(hub, e) for e in events]
+        return feed_calendar(entries, now=now, zone=hub.config["bot"]["timezone"]), feed_changed(entries, now)
+
+    body, changed = await asyncio.to_thread(build)
+    return revalidated(request, body, "text/calendar; charset=utf-8", last_modified=changed)
 
 
 __all__ = ["commands", "ANSWERS"]
