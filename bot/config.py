@@ -48,6 +48,19 @@ def _url(value: str) -> str | None:
     return None
 
 
+def _public_url(value: str) -> str | None:
+    """Where people reach the HTTP server: an http(s) address with a host, and no query or fragment
+    (paths such as the feed are added to it)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"[\s<>\"']", value):
+        return "must be an http:// or https:// address, such as https://hub.example.org"
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        return "must be an address without ?query or #fragment, such as https://hub.example.org/leaders"
+    return None
+
+
 def _user_ids(values: list) -> str | None:
     bad = [v for v in values if not isinstance(v, str) or not USER_ID_RE.match(v)]
     return f"has entries that are not Matrix user ids (@name:server): {bad}" if bad else None
@@ -127,6 +140,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "events": {
         "late_grace_minutes": Key(int, 30, "an announcement due while the bot was down is sent late within this", _range(0, 7 * 24 * 60)),
         "plan_days": Key(int, 45, "how far ahead reminders of recurring events are planned", _range(1, 400)),
+        "rsvp_edit_seconds": Key(int, 5, "an announcement's RSVP counts are edited at most once in this many "
+                                 "seconds", _range(1, 3600)),
     },
     "database": {
         "url": Key(str, "sqlite+aiosqlite:///data/hub.db", "SQLAlchemy URL", _db_url),
@@ -135,6 +150,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "enabled": Key(bool, True, "serve /healthz, /metrics and the public pages"),
         "host": Key(str, "127.0.0.1", "address to bind"),
         "port": Key(int, 8080, "port to bind (0 = any free port)", _range(0, 65535)),
+        "public_url": Key(str, None, "the address people reach this server at; the feed's subscription links "
+                          "are given from it (none when unset)", _public_url),
     },
     "logging": {
         "level": Key(str, "INFO", "log level", _choice("DEBUG", "INFO", "WARNING", "ERROR")),

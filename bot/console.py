@@ -30,6 +30,7 @@ class ConsoleTransport:
         self.leader_rooms = {CONSOLE_ROOM}
         self.files_dir = files_dir or Path(tempfile.mkdtemp(prefix="leaders-hub-"))
         self.sent: list[tuple[str, str]] = []  # notices sent outside replies (announcements…)
+        self.edits: list[tuple[str, str, str]] = []  # (room, edited message, its new text)
         self.out: IO[str] = sys.stdout
         hub.transport = self
 
@@ -53,6 +54,12 @@ class ConsoleTransport:
         plain, _html = render_markdown(markdown)
         self.sent.append((room_id, plain))
         print(f"[{room_id}] {plain}", file=self.out, flush=True)
+        return f"$console-{uuid.uuid4().hex}"
+
+    async def edit_notice(self, room_id: str, event_id: str, markdown: str, key: str) -> str:
+        plain, _html = render_markdown(markdown)
+        self.edits.append((room_id, event_id, plain))
+        print(f"[{room_id}] (edited) {plain}", file=self.out, flush=True)
         return f"$console-{uuid.uuid4().hex}"
 
     async def handle(self, text: str) -> list[str]:

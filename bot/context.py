@@ -38,6 +38,10 @@ class Transport(Protocol):
         """Send a notice that is not a reply; the same ``key`` never sends twice to the homeserver."""
         ...
 
+    async def edit_notice(self, room_id: str, event_id: str, markdown: str, key: str) -> str:
+        """Replace the text of the bot's own notice ``event_id``; the same ``key`` never edits twice."""
+        ...
+
 
 @dataclass
 class Incoming:

@@ -72,7 +72,7 @@ from bot.e2ee.identity import CrossSigning, IdentityStatus, LocalKeys, RecoveryK
 from bot.e2ee.nio_client import HubClient
 from bot.e2ee.verification import Verifications
 from bot.matrix_admin import pills_to_ids
-from bot.reply import Outgoing, address, strip_reply_fallback, text_content
+from bot.reply import Outgoing, address, edit_content, strip_reply_fallback, text_content
 from storage import hotpath
 from storage.runtime import InboxRepository
 
@@ -610,8 +610,9 @@ class MatrixTransport:
             content = text_content(message, reply_to, thread_root, reply_sender)
             caption = ""
         event_id = await self.send_event(room_id, "m.room.message", content, txn_id)
-        if caption:
-            await self.send_message(room_id, Outgoing(markdown=caption), txn_id + "-caption", reply_to, thread_root)
+        if caption:  # the notice under a file answers the command like any reply: same mentions
+            await self.send_message(room_id, Outgoing(markdown=caption, mentions=message.mentions),
+                                    txn_id + "-caption", reply_to, thread_root, reply_sender)
         return event_id
 
     async def _media_content(self, room_id: str, message: Outgoing) -> dict[str, Any]:
@@ -680,6 +681,11 @@ class MatrixTransport:
         """A notice not in reply to anything (announcements, broadcasts); ``key`` makes it idempotent."""
         return await self.send_message(room_id, Outgoing(markdown=markdown, mentions=mentions or [],
                                                          extra=extra or {}), txn_id_for(key))
+
+    async def edit_notice(self, room_id: str, event_id: str, markdown: str, key: str) -> str:
+        """Replace the text of the bot's notice ``event_id`` (an ``m.replace`` edit); ``key`` makes it idempotent."""
+        content = edit_content(Outgoing(markdown=markdown), event_id)
+        return await self.send_event(room_id, "m.room.message", content, txn_id_for(key))
 
     async def _run_job(self, job: Callable[..., Awaitable[None]]) -> None:
         try:

@@ -59,6 +59,103 @@ def md_code(text: Any) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+_USER_LINK_SCHEMES = ("http://", "https://", "mailto:")
+_INLINE_MARKUP = {"strong_open": "**", "strong_close": "**", "em_open": "*", "em_close": "*",
+                  "s_open": "~~", "s_close": "~~"}
+
+
+def md_user(text: Any) -> str:
+    """A user's own Markdown (an event's description) as Markdown that is safe inside a bot message.
+
+    It is parsed by the same markdown-it as every reply, then written back with its inline formatting
+    only — bold, italics, strikethrough, inline code, http(s) and mailto links — and its line breaks;
+    headings become bold lines, lists "• " lines, code blocks lines of inline code, table rows lines,
+    quotes plain paragraphs, an image its description, and every piece of text goes through
+    ``md_escape``. So ``**bold**`` is bold, yet the text can never reach outside itself (an unclosed
+    fence or a list swallowing the bot's next lines), never become HTML, and never link to anything but
+    the web and e-mail.
+    """
+    paragraphs: list[list[str]] = []
+    lists: list[list[int | None]] = []  # the open lists, innermost last: [next number] (None: bullets)
+    marker = ""  # the "• " of a list item whose first line is still to come
+    heading = False
+    row: list[str] | None = None  # the cells of the table row being read
+
+    def add(lines: list[str]) -> None:
+        nonlocal marker
+        if not lists and row is None or not paragraphs:  # inside a list or table: one line each
+            paragraphs.append([])
+        if marker and lines:
+            lines, marker = [marker + lines[0], *lines[1:]], ""
+        paragraphs[-1].extend(lines)
+
+    for token in _md.parse(str(text).replace("\r\n", "\n").replace("\r", "\n")):
+        kind = token.type
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            if not lists:
+                paragraphs.append([])
+            lists.append([int(token.attrs.get("start", 1)) if kind == "ordered_list_open" else None])
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif kind == "list_item_open":
+            counter, indent = lists[-1], "\u00a0\u00a0" * (len(lists) - 1)
+            marker = indent + ("• " if counter[0] is None else md_escape(f"{counter[0]}.") + " ")
+            if counter[0] is not None:
+                counter[0] += 1
+        elif kind in ("heading_open", "heading_close"):
+            heading = kind == "heading_open"
+        elif kind == "table_open":
+            paragraphs.append([])
+        elif kind == "tr_open":
+            row = []
+        elif kind == "tr_close" and row is not None:
+            cells, row = row, None
+            paragraphs[-1].append(" \\| ".join(cells))
+        elif kind == "inline":
+            line = _inline_user(token.children or [])
+            if row is not None:
+                row.append(line.replace("\n", " "))
+            else:
+                add([f"**{part}**" if heading and part else part for part in line.split("\n")])
+        elif kind in ("fence", "code_block"):  # a fence's info string is the user's text too
+            add([md_code(line) for line in [token.info, *token.content.split("\n")] if line.strip()])
+        elif kind == "hr":
+            add(["———"])
+    return "\n\n".join("  \n".join(kept) for lines in paragraphs if (kept := [x for x in lines if x.strip()]))
+
+
+def _inline_user(children) -> str:
+    """Inline tokens of user Markdown back to safe Markdown (see ``md_user``)."""
+    parts: list[str] = []
+    links: list[str | None] = []
+    for child in children:
+        kind = child.type
+        if kind == "text":  # never a line's start (markdown-it strips that), so only the syntax is escaped
+            parts.append(_MD_SPECIAL.sub(r"\\\1", child.content))
+        elif kind in ("softbreak", "hardbreak"):
+            parts.append("\n")
+        elif kind in _INLINE_MARKUP:
+            parts.append(_INLINE_MARKUP[kind])
+        elif kind == "code_inline":
+            parts.append(md_code(child.content))
+        elif kind == "link_open":
+            href = str(child.attrs.get("href", ""))
+            safe = href if href.lower().startswith(_USER_LINK_SCHEMES) else None
+            links.append(safe)
+            if safe:
+                parts.append("[")
+        elif kind == "link_close":
+            href = links.pop() if links else None
+            if href:
+                target = re.sub(r"\s", "", href).replace("<", "%3C").replace(">", "%3E")
+                parts.append(f"](<{target}>)")
+        elif kind == "image":
+            parts.append(_inline_user(child.children or []))
+        else:  # html_inline and anything new: its text, literal
+            parts.append(_MD_SPECIAL.sub(r"\\\1", child.content))
+    return "".join(parts)
+
+
 class _TextExtractor(HTMLParser):
     BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "tr", "ul", "ol", "hr"}
 
@@ -226,6 +323,25 @@ def text_content(message: Outgoing, reply_to: str | None = None, thread_root: st
     address(content, message.mentions, reply_to, thread_root, reply_sender)
     content.update(message.extra)
     return content
+
+
+def edit_content(message: Outgoing, original_event_id: str) -> dict[str, Any]:
+    """An ``m.replace`` edit of the bot's notice ``original_event_id`` (Matrix spec, "Event replacements").
+
+    The new text is in ``m.new_content`` with its own full ``m.mentions``; the top-level body is the
+    ``* ``-prefixed fallback for clients without edits, and its ``m.mentions`` is empty, since an edit
+    notifies only people it newly mentions and ours never mention anyone the original did not.
+    """
+    new = text_content(message)
+    return {
+        "msgtype": new["msgtype"],
+        "body": "* " + new["body"],
+        "format": new["format"],
+        "formatted_body": "* " + new["formatted_body"],
+        "m.new_content": new,
+        "m.mentions": {},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": original_event_id},
+    }
 
 
 def address(content: dict[str, Any], mentions: list[str], reply_to: str | None = None,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from datetime import datetime
 from typing import Callable
 
 from aiohttp import web
@@ -10,6 +12,28 @@ from aiohttp import web
 from bot.app import Hub
 
 log = logging.getLogger(__name__)
+
+
+def revalidated(request: web.Request, body: bytes, content_type: str,
+                last_modified: datetime | None = None) -> web.Response:
+    """``body`` with a strong ``ETag`` (its SHA-256), or ``304 Not Modified`` when the client's
+    ``If-None-Match`` names it (or ``*``), so pollers such as calendar apps fetch only what changed.
+
+    ``Last-Modified`` is sent for information; ``If-Modified-Since`` is not honoured, since a change
+    within the same second as a fetch would be missed (HTTP dates have no fractions): the ETag is
+    the validator. ``Cache-Control: no-cache`` has caches ask again every time.
+    """
+    tag = hashlib.sha256(body).hexdigest()[:32]
+    headers = {"Cache-Control": "no-cache"}
+    wanted = request.if_none_match or ()
+    if any(candidate.value in (tag, "*") for candidate in wanted):
+        response = web.Response(status=304, headers=headers)
+    else:
+        response = web.Response(body=body, headers={**headers, "Content-Type": content_type})
+    response.etag = tag
+    if last_modified is not None:
+        response.last_modified = last_modified
+    return response
 
 
 def make_app(hub: Hub, healthy: Callable[[], bool]) -> web.Application:

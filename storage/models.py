@@ -109,15 +109,26 @@ class HubEvent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Every write to the row is a change of the event (status, data, sequence…): the calendars' DTSTAMP.
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, default=utcnow,
+                                                        onupdate=utcnow)
 
 
 class EventMessage(Base):
-    """An announcement or reminder the bot posted for an event: reactions on it are RSVPs."""
+    """An announcement or reminder the bot posted for an event: reactions on it are RSVPs.
+
+    An announcement shows the RSVP counts and is edited (``m.replace``) when they change: ``shown`` is
+    what it shows now (``yes/maybe/no``), ``edits`` how many edits it has had, ``edited_at`` the last.
+    """
 
     __tablename__ = "event_messages"
     matrix_event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     event_id: Mapped[int] = mapped_column(index=True)
     room_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str | None] = mapped_column(String(16), nullable=True)  # announce | reminder | registration
+    shown: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    edits: Mapped[int] = mapped_column(default=0, server_default="0")
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Rsvp(Base):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -14,14 +15,15 @@ from bot.context import Context
 from bot.errors import NotFound, PermissionDenied, UsageError
 from bot.reply import md_code, md_escape
 from bot.router import Arg, CommandSet, Role, integer
+from bot.web import revalidated
 from storage.models import Announcement, HubEvent, utcnow
 from storage.runtime import InboxRepository, SettingsRepository
 
 from .form import ROOMS_ALL, ROOMS_THIS, build_announcement, parse_event_form
-from .ics import IcsEntry, event_calendar, event_uid, feed_calendar
+from .ics import IcsEntry, event_calendar, event_uid, feed_calendar, feed_changed
 from .messages import CATALOGUE as FORM_CATALOGUE
 from .messages import EventError, field_label
-from .render import RSVP_KEYS, describe, next_start, when_text
+from .render import RSVP_KEYS, counts_line, describe, feed_urls, next_start, subscribe_line, when_text
 from .scheduler import SERVICE, run_scheduler
 from .store import ANSWERS, EventStore, announcement_to_json, as_utc, draft_from_json, draft_to_json
 from .timeparse import get_zone
@@ -57,6 +59,7 @@ CHAT = {
         "events.none": "No upcoming events.",
         "events.list.title": "**Upcoming events**",
         "events.list.line": "**{id}** · {when} · {title}{place}",
+        "events.feed.subscribe": "📆 Every event in your calendar app: subscribe to {webcal} or {https}",
         "events.rsvp.counts": "RSVP: ✅ {yes} · ❔ {maybe} · ❌ {no}",
         "events.rsvp.saved": "Noted: your answer to event {id} is **{answer}**.",
         "events.rsvp.not_open": "Event {id} is not open for answers.",
@@ -124,6 +127,7 @@ CHAT = {
         "events.none": "Brak nadchodzących wydarzeń.",
         "events.list.title": "**Nadchodzące wydarzenia**",
         "events.list.line": "**{id}** · {when} · {title}{place}",
+        "events.feed.subscribe": "📆 Wszystkie wydarzenia w Twoim kalendarzu: zasubskrybuj {webcal} albo {https}",
         "events.rsvp.counts": "Odpowiedzi: ✅ {yes} · ❔ {maybe} · ❌ {no}",
         "events.rsvp.saved": "Zapisano: Twoja odpowiedź na wydarzenie {id} to **{answer}**.",
         "events.rsvp.not_open": "Na wydarzenie {id} nie można teraz odpowiadać.",
@@ -228,7 +232,7 @@ async def event_show(ctx: Context, number: int) -> None:
     lines += describe(ctx.hub.translator, ctx.lang, draft, ctx.hub.config["bot"]["timezone"], list(draft.rooms),
                       await _user_zone(ctx), start=next_start(draft, utcnow()) or draft.start)
     lines.append(ctx.t("events.show.status", value=event.status))
-    lines.append(ctx.t("events.rsvp.counts", yes=len(rsvps["yes"]), maybe=len(rsvps["maybe"]), no=len(rsvps["no"])))
+    lines.append(counts_line(ctx.hub.translator, ctx.lang, rsvps))
     ctx.reply("\n".join(lines))
 
 
@@ -286,6 +290,8 @@ async def event_cancel(ctx: Context, number: int, reason: str | None) -> None:
     planned = [row.id for row in await store.planned("event", event.id)]
     await store.cancel_planned("event", event.id)
     event.status, event.cancel_reason = "cancelled", reason
+    if was_confirmed:
+        event.sequence += 1  # calendars take the cancellation only as a newer version of the event
     scheduler = _scheduler(ctx)
     if was_confirmed:
         await store.one_off(event, "cancel", f"event:{event.id}:cancel", draft_from_json(event.data).rooms)
@@ -329,12 +335,17 @@ async def event_edit(ctx: Context, number: int) -> None:
     ctx.reply(ctx.t("events.edited", id=event.id, sequence=event.sequence))
 
 
+def _ics_entry(hub, event: HubEvent) -> IcsEntry:
+    """The event as the calendars see it; its last change is its DTSTAMP (never the time of the request)."""
+    changed = as_utc(event.updated_at or event.confirmed_at or event.created_at)
+    return IcsEntry(event_uid(event.id, _domain(hub)), draft_from_json(event.data), changed, event.sequence,
+                    cancelled=event.status == "cancelled", confirmed=event.status == "confirmed")
+
+
 @event_cmd.sub("ics", aliases=("kalendarz",), args=[Arg("number", converter=integer)])
 async def event_ics(ctx: Context, number: int) -> None:
     event = await _load_event(ctx, number)
-    entry = IcsEntry(event_uid(event.id, _domain(ctx.hub)), draft_from_json(event.data), event.sequence,
-                     cancelled=event.status == "cancelled", confirmed=event.status == "confirmed")
-    ctx.reply_file(event_calendar(entry, stamp=utcnow()), f"event-{event.id}.ics", "text/calendar",
+    ctx.reply_file(event_calendar(_ics_entry(ctx.hub, event)), f"event-{event.id}.ics", "text/calendar",
                    caption=ctx.t("events.ics.caption", id=event.id))
 
 
@@ -352,8 +363,9 @@ async def events_list(ctx: Context) -> None:
         start = next_start(draft, now)
         if start is not None:
             upcoming.append((start, event, draft))
+    subscribe = subscribe_line(ctx.hub.translator, ctx.lang, feed_urls(ctx.hub.config["http"]["public_url"]))
     if not upcoming:
-        ctx.reply(ctx.t("events.none"))
+        ctx.reply("\n\n".join([ctx.t("events.none"), *subscribe]))
         return
     zone = await _user_zone(ctx)
     lines = [ctx.t("events.list.title")]
@@ -361,6 +373,8 @@ async def events_list(ctx: Context) -> None:
         place = f" · {md_escape(draft.place)}" if draft.place else ""
         lines.append("- " + ctx.t("events.list.line", id=event.id, title=md_escape(draft.title), place=place,
                                   when=when_text(start, ctx.lang, zone)))
+    if subscribe:
+        lines += ["", *subscribe]
     ctx.reply("\n".join(lines))
 
 
@@ -382,7 +396,17 @@ async def rsvp(ctx: Context, number: int, answer: str) -> None:
     if event.status != "confirmed":
         raise UsageError("events.rsvp.not_open", id=event.id)
     await EventStore(ctx.session).set_rsvp(event.id, ctx.sender, answer)
+    _counts_changed(ctx, event.id)
     ctx.reply(ctx.t("events.rsvp.saved", id=event.id, answer=ctx.t(f"events.answer.{answer}")))
+
+
+def _counts_changed(ctx: Context, event_id: int) -> None:
+    """Once the answer is committed, the event's announcements are edited to show the new counts."""
+    scheduler = _scheduler(ctx)
+    if scheduler:
+        async def after() -> None:
+            scheduler.editor.changed(event_id)
+        ctx.after_commit.append(after)
 
 
 my = commands.group("my", aliases=("moje",))
@@ -501,6 +525,7 @@ async def on_reaction(ctx: Context) -> bool:
             await store.set_rsvp(event.id, incoming.sender, answer)
         else:
             await store.withdraw_rsvp(event.id, incoming.sender, answer)
+        _counts_changed(ctx, event.id)
         return True
     if answer == "yes" and incoming.kind == "reaction":
         source = await InboxRepository(ctx.session).answered_by(incoming.relates_to)
@@ -515,11 +540,17 @@ async def on_reaction(ctx: Context) -> bool:
 
 @commands.route("/events.ics")
 async def events_feed(hub, request: web.Request) -> web.Response:
+    """The subscription feed: byte-identical while nothing changes, with an ETag (304 when unchanged)."""
     async with hub.sessions() as session:
-        events = await EventStore(session).all_for_feed()
-    entries = [IcsEntry(event_uid(e.id, _domain(hub)), draft_from_json(e.data), e.sequence) for e in events]
-    body = feed_calendar(entries, now=utcnow(), zone=hub.config["bot"]["timezone"])
-    return web.Response(body=body, headers={"Content-Type": "text/calendar; charset=utf-8"})
+        events = await EventStore(session).published()
+    now = utcnow()
+
+    def build() -> tuple[bytes, datetime | None]:  # ~0.2 ms an event: in a thread, not in the sync loop
+        entries = [_ics_entry(hub, e) for e in events]
+        return feed_calendar(entries, now=now, zone=hub.config["bot"]["timezone"]), feed_changed(entries, now)
+
+    body, changed = await asyncio.to_thread(build)
+    return revalidated(request, body, "text/calendar; charset=utf-8", last_modified=changed)
 
 
 __all__ = ["commands", "ANSWERS"]

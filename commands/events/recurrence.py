@@ -201,6 +201,18 @@ def next_occurrence(start: datetime, recurrence: Recurrence | None, after: datet
     return found[0] if found else None
 
 
+def last_occurrence(start: datetime, recurrence: Recurrence | None) -> datetime | None:
+    """The start of the last occurrence (the start itself for a single event); None for a series without end."""
+    if recurrence is None:
+        return start
+    if not is_bounded(recurrence):
+        return None
+    last = None
+    for last in _rrule(recurrence, start):
+        pass
+    return wall_to_instant(last, start.tzinfo) if last is not None else None  # type: ignore[arg-type]
+
+
 def is_bounded(recurrence: Recurrence | None) -> bool:
     """False for a series that goes on for ever."""
     return recurrence is None or "COUNT=" in recurrence.rule or "UNTIL=" in recurrence.rule

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.reply import md_code, md_escape
+from bot.reply import md_code, md_escape, md_user
 
 from .form import EventDraft
 from .timeparse import format_duration, get_zone
@@ -26,6 +26,24 @@ def times_line(lang: str, moment: datetime, bot_zone: str, user_zone: str | None
     if other and other != moment.tzinfo.key:  # type: ignore[union-attr]
         text += " = " + when_text(moment, lang, other)
     return text
+
+
+def feed_urls(public_url: str | None) -> tuple[str, str] | None:
+    """The feed's subscription links, ``webcal://…`` and ``https://…``, from ``[http] public_url``; None when
+    it is unset (the bot cannot know the address its readers reach it at)."""
+    if not public_url:
+        return None
+    https = public_url.rstrip("/") + "/events.ics"
+    return "webcal://" + https.split("://", 1)[1], https
+
+
+def subscribe_line(t, lang: str, links: tuple[str, str] | None) -> list[str]:
+    """One line with both links (none without ``public_url``). webcal:// is code, to copy: the HTML
+    sanitisers of Matrix clients drop links with schemes other than http(s), mailto and a few more."""
+    if links is None:
+        return []
+    webcal, https = links
+    return [t(lang, "events.feed.subscribe", webcal=md_code(webcal), https=f"<{https}>")]
 
 
 def describe(t, lang: str, draft: EventDraft, bot_zone: str, rooms: list[str] | None = None,
@@ -50,14 +68,34 @@ def describe(t, lang: str, draft: EventDraft, bot_zone: str, rooms: list[str] | 
                        value=", ".join(format_duration(r) for r in draft.reminders)))
     if rooms is not None:
         lines.append(t(lang, "events.show.rooms", value=", ".join(md_code(r) for r in rooms)))
-    if draft.description:
+    if draft.description:  # the organiser's Markdown: bold, links… but nothing that reaches past it
         lines.append("")
-        lines.append(md_escape(draft.description))
+        lines.append(md_user(draft.description))
     return lines
 
 
-def render_send(t, lang, row, event, draft: EventDraft | None, announcement, rsvps, late: bool):
-    """The text of one scheduled send and whom it mentions."""
+def counts_line(t, lang: str, rsvps: dict[str, list[str]]) -> str:
+    """``RSVP: ✅ 3 · ❔ 1 · ❌ 0``, the numbers in the reader's format."""
+    from babel.numbers import format_decimal  # Babel's locale data: loaded when first needed, not at start
+
+    return t(lang, "events.rsvp.counts", **{answer: format_decimal(len(rsvps.get(answer, ())), locale=lang)
+                                            for answer in ("yes", "maybe", "no")})
+
+
+def announcement_text(t, lang: str, event, draft: EventDraft, rsvps: dict[str, list[str]], late: bool,
+                      links: tuple[str, str] | None) -> str:
+    """The announcement of an event: sent when it is confirmed, edited as the RSVPs change."""
+    late_mark = " " + t(lang, "events.late") if late else ""
+    lines = [t(lang, "events.post.announce", title=md_escape(draft.title), id=event.id) + late_mark, ""]
+    lines += describe(t, lang, draft, draft.zone)
+    lines += ["", counts_line(t, lang, rsvps), t(lang, "events.post.rsvp_hint", id=event.id)]
+    lines += subscribe_line(t, lang, links)
+    return "\n".join(lines)
+
+
+def render_send(t, lang, row, event, draft: EventDraft | None, announcement, rsvps, late: bool,
+                links: tuple[str, str] | None = None):
+    """The text of one scheduled send and whom it mentions; ``links``: the feed's (``feed_urls``)."""
     late_mark = " " + t(lang, "events.late") if late else ""
     mentions: list[str] = []
     if announcement is not None:
@@ -66,10 +104,8 @@ def render_send(t, lang, row, event, draft: EventDraft | None, announcement, rsv
     title = md_escape(draft.title)
     occurrence = row.occurrence.astimezone(draft.start.tzinfo) if row.occurrence else draft.start
     if row.kind == "announce":
-        lines = [t(lang, "events.post.announce", title=title, id=event.id) + late_mark, ""]
-        lines += describe(t, lang, draft, draft.zone)
-        lines += ["", t(lang, "events.post.rsvp_hint", id=event.id)]
-    elif row.kind == "reminder":
+        return announcement_text(t, lang, event, draft, rsvps, late, links), mentions
+    if row.kind == "reminder":
         yes = rsvps.get("yes", [])
         mentions = list(yes)
         lines = [t(lang, "events.post.reminder", title=title, id=event.id,

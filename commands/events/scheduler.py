@@ -20,10 +20,11 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from storage.models import EventMessage, HubEvent, ScheduledSend, utcnow
+from storage.models import HubEvent, ScheduledSend, utcnow
 
+from .edits import CountsEditor, posted_message
 from .planner import decide_late
-from .render import render_send, skipped_notice
+from .render import feed_urls, render_send, skipped_notice
 from .store import EventStore, as_utc, draft_from_json
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class EventScheduler:
         # Seconds from due to wake-up of the latest sends, for the benchmark (bounded).
         self.lateness: deque[float] = deque(maxlen=20000)
         self.rebuild_seconds: float | None = None
+        self.editor = CountsEditor(hub, timedelta(seconds=cfg["rsvp_edit_seconds"]))
 
     async def start(self) -> None:
         # Rebuild first (jobs added before start() are cheaper), then plan further ahead.
@@ -53,10 +55,12 @@ class EventScheduler:
         self.rebuild_seconds = time.perf_counter() - started
         log.info("scheduler rebuilt %d planned sends in %.3f s", len(rows), self.rebuild_seconds)
         await self.extend_plans()
+        await self.editor.sweep()  # counts that changed while an edit was due when the bot stopped
         self.scheduler.add_job(self.extend_plans, "interval", hours=1, id="extend-plans", replace_existing=True,
                                misfire_grace_time=None, coalesce=True)
 
     def stop(self) -> None:
+        self.editor.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
@@ -137,15 +141,18 @@ class EventScheduler:
             rsvps = await store.rsvps(event.id) if event else {}
             draft = draft_from_json(event.data) if event else None
             text, mentions = render_send(self.hub.translator, lang, row, event, draft, announcement, rsvps,
-                                         late=decision == "late")
+                                         late=decision == "late",
+                                         links=feed_urls(self.hub.config["http"]["public_url"]))
             matrix_event_id = await transport.send_notice(row.room_id, text, key=f"{row.send_key}|{row.room_id}",
                                                           mentions=mentions)
             row.status = "late" if decision == "late" else "sent"
             row.sent_at = utcnow()
             row.matrix_event_id = matrix_event_id
             if event and row.kind in ("announce", "reminder", "registration"):
-                session.add(EventMessage(matrix_event_id=matrix_event_id, event_id=event.id, room_id=row.room_id))
+                session.add(posted_message(matrix_event_id, event.id, row.room_id, row.kind, rsvps))
             await session.commit()
+        if event and row.kind == "announce":
+            self.editor.changed(event.id)  # an answer that came between rendering and this commit is shown
 
 
 async def run_scheduler(hub) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import Iterable, Mapping
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Announcement, EventMessage, HubEvent, Rsvp, ScheduledSend, utcnow
@@ -63,6 +63,11 @@ def announcement_from_row(row: Announcement) -> AnnouncementDraft:
                              repeat=Recurrence(d["repeat"]) if d.get("repeat") else None)
 
 
+def shown_counts(counts: Mapping[str, int]) -> str:
+    """The RSVP counts an announcement shows, as stored with it: ``yes/maybe/no``."""
+    return "/".join(str(counts.get(answer, 0)) for answer in ("yes", "maybe", "no"))
+
+
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; every stored time is UTC."""
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
@@ -81,8 +86,9 @@ class EventStore:
     async def confirmed(self) -> list[HubEvent]:
         return list(await self.session.scalars(select(HubEvent).where(HubEvent.status == "confirmed")))
 
-    async def all_for_feed(self) -> list[HubEvent]:
-        return list(await self.session.scalars(select(HubEvent).where(HubEvent.status.in_(("confirmed",)))))
+    async def published(self) -> list[HubEvent]:
+        """Confirmed and cancelled events: what the feed shows or has shown."""
+        return list(await self.session.scalars(select(HubEvent).where(HubEvent.status.in_(("confirmed", "cancelled")))))
 
     async def planned_keys(self) -> set[tuple[str, str]]:
         """Every stored (send key, room): lets a whole re-planning pass check existence in memory."""
@@ -164,6 +170,28 @@ class EventStore:
         rows = await self.session.execute(select(HubEvent, Rsvp.answer).join(Rsvp, Rsvp.event_id == HubEvent.id)
                                           .where(Rsvp.user_id == user_id, HubEvent.status == "confirmed"))
         return [(event, answer) for event, answer in rows]
+
+    async def rsvp_counts(self, event_ids: Iterable[int]) -> dict[int, str]:
+        """``yes/maybe/no`` counts of each event that has answers, in one query."""
+        ids = list(event_ids)
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Rsvp.event_id, Rsvp.answer, func.count()).where(
+            Rsvp.event_id.in_(ids)).group_by(Rsvp.event_id, Rsvp.answer))
+        counts: dict[int, dict[str, int]] = {}
+        for event_id, answer, count in rows:
+            counts.setdefault(event_id, {})[answer] = count
+        return {event_id: shown_counts(answers) for event_id, answers in counts.items()}
+
+    async def announcements_of(self, event_id: int) -> list[EventMessage]:
+        """The posted announcements of one event (one per room), oldest first."""
+        return list(await self.session.scalars(select(EventMessage).where(
+            EventMessage.event_id == event_id, EventMessage.kind == "announce").order_by(EventMessage.room_id)))
+
+    async def announcements_of_confirmed(self) -> list[EventMessage]:
+        return list(await self.session.scalars(select(EventMessage).join(
+            HubEvent, HubEvent.id == EventMessage.event_id).where(
+            EventMessage.kind == "announce", HubEvent.status == "confirmed")))
 
     async def event_of_message(self, matrix_event_id: str) -> int | None:
         row = await self.session.get(EventMessage, matrix_event_id)

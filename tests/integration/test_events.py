@@ -4,13 +4,18 @@ exactly once across kill -9, iCalendar file and feed, cancellation, refusals."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
+import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from email.message import Message
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 
+from tests.calendars import Expected, assert_icaljs_reads, assert_python_libraries_read, icaljs, wall_clock_series
 from tests.harness import BotProcess, Member, reply_text
 
 pytestmark = pytest.mark.synapse
@@ -28,7 +33,9 @@ def _planned(bot: BotProcess, kind: str) -> list[tuple[datetime, str]]:
 
 
 def _from_bot(member: Member, bot_id: str, needle: str) -> list[dict]:
-    return [e for e in member.events if e.get("sender") == bot_id and needle in e.get("content", {}).get("body", "")]
+    """The bot's messages with ``needle`` in their text; an edit (``m.replace``) is not a new message."""
+    return [e for e in member.events if e.get("sender") == bot_id and needle in e.get("content", {}).get("body", "")
+            and (e["content"].get("m.relates_to") or {}).get("rel_type") != "m.replace"]
 
 
 async def _react(member: Member, room: str, event_id: str, key: str) -> str:
@@ -118,3 +125,137 @@ async def test_event_from_preview_to_reminder_exactly_once(events_room):
                                       and e["content"].get("body", "").startswith("❌"))
     assert "is cancelled" in cancelled["content"]["body"] and "the venue is closed" in cancelled["content"]["body"]
     assert "No upcoming events" in reply_text(await leader.ask(room, "!events"))
+
+
+async def _add_and_confirm(coord: Member, room: str, form: str) -> int:
+    preview = reply_text(await coord.ask(room, "!event add\n" + form))
+    number = int(re.search(r"Preview of event (\d+)", preview).group(1))
+    assert f"Event {number} is confirmed" in reply_text(await coord.ask(room, f"!event confirm {number}"))
+    return number
+
+
+async def _ics_file(member: Member, room: str, bot_id: str, number: int) -> tuple[bytes, dict]:
+    """``!event ics N`` as the member sees it: the file's bytes and the caption notice under it."""
+    command = await member.send(room, f"!event ics {number}")
+    replies = lambda: [e for e in member.replies_to(command, bot_id)]  # noqa: E731
+    await member.wait_for(lambda _e: len(replies()) >= 2)
+    (file_event,) = [e for e in replies() if e["content"].get("msgtype") == "m.file"]
+    (caption,) = [e for e in replies() if e["content"].get("msgtype") == "m.notice"]
+    downloaded = await member.client.download(file_event["content"]["url"])
+    return downloaded.body, caption
+
+
+def _get_feed(bot: BotProcess, headers: dict[str, str] | None = None) -> tuple[int, bytes, Message]:
+    """``GET /events.ics`` as a calendar app polls it: status, body, headers."""
+    request = urllib.request.Request(f"http://127.0.0.1:{bot.http_port}/events.ics", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.status, r.read(), r.headers
+    except urllib.error.HTTPError as exc:  # urllib raises for a 304
+        return exc.code, exc.read(), exc.headers
+
+
+def _feed(bot: BotProcess) -> bytes:
+    status, body, _headers = _get_feed(bot)
+    assert status == 200
+    return body
+
+
+async def test_every_calendar_file_the_bot_gives_is_read_right_by_icaljs(events_room):
+    """Events in four zones, added in chat; each one's ``!event ics N`` and the feed, read by ical.js,
+    icalendar and dateutil, put every occurrence for a year at tzdata's instant."""
+    room, bot, bot_id, coord, leader, _leader2 = events_room
+    year = datetime.now(timezone.utc).year + 1
+    jan1 = date(year, 1, 1)
+    monday = jan1 + timedelta(days=(7 - jan1.weekday()) % 7 + 7)
+    wednesday = monday + timedelta(days=2)
+    until = datetime(year + 1, 1, 20, tzinfo=timezone.utc)
+    events = [  # form, zone, first start (local), series step, length
+        (f"Title: Weekly leaders' call\nStart: {monday} 18:00\nDuration: 1h30m\nRepeat: weekly",
+         "Europe/Warsaw", f"{monday} 18:00", timedelta(weeks=1), timedelta(minutes=90)),
+        (f"Title: Study visit\nStart: {year}-06-15 10:00\nEnd: {year}-06-15 12:00\nTimezone: America/New_York",
+         "America/New_York", f"{year}-06-15 10:00", None, timedelta(hours=2)),
+        (f"Title: Sydney circle\nStart: {year}-01-20 19:00\nDuration: 1h\nRepeat: monthly\n"
+         "Timezone: Australia/Sydney", "Australia/Sydney", f"{year}-01-20 19:00", "monthly", timedelta(hours=1)),
+        (f"Title: Kolkata sync\nStart: {wednesday} 15:00\nDuration: 45m\nRepeat: weekly\nTimezone: Asia/Kolkata",
+         "Asia/Kolkata", f"{wednesday} 15:00", timedelta(weeks=1), timedelta(minutes=45)),
+    ]
+    files, expected = {}, {}
+    for form, zone, first, step, length in events:
+        number = await _add_and_confirm(coord, room, form)
+        start = datetime.strptime(first, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(zone))
+        starts = [start] if step is None else wall_clock_series(start, zone, step, until)
+        expected[f"event-{number}@{bot_id.split(':', 1)[1]}"] = Expected(zone, starts, length)
+        data, caption = await _ics_file(leader, room, bot_id, number)
+        assert f"Event {number} as an iCalendar file" in reply_text(caption)
+        assert caption["content"]["m.mentions"] == {"user_ids": [leader.user_id]}  # like every other reply
+        files[f"event-{number}.ics"] = data
+    files["feed.ics"] = _feed(bot)
+    assert len(icalendar.Calendar.from_ical(files["feed.ics"]).walk("VEVENT")) == 4
+
+    assert_icaljs_reads(icaljs(files, until), expected, until)
+    assert_python_libraries_read(files, expected, until)
+
+
+async def test_the_feed_is_the_same_bytes_across_requests_and_restarts(events_room):
+    room, bot, _bot_id, coord, _leader, _leader2 = events_room
+    year = datetime.now(timezone.utc).year + 1
+    await _add_and_confirm(coord, room, f"Title: Weekly call\nStart: {year}-02-01 18:00\nDuration: 1h\nRepeat: weekly")
+    await _add_and_confirm(coord, room, f"Title: Study visit\nStart: {year}-06-15 10:00\nDuration: 2h\n"
+                                        "Timezone: America/New_York")
+    status, first, headers = _get_feed(bot)
+    assert status == 200 and headers["Content-Type"] == "text/calendar; charset=utf-8"
+    etag = headers["ETag"]
+    assert etag.startswith('"') and headers["Last-Modified"].endswith(" GMT")
+    assert _feed(bot) == first
+
+    # A calendar app that has it gets 304 and no body; a wrong tag gets the feed.
+    status, body, again = _get_feed(bot, {"If-None-Match": etag})
+    assert (status, body, again["ETag"]) == (304, b"", etag)
+    assert _get_feed(bot, {"If-None-Match": '"something-else"'})[0] == 200
+
+    for _restart in range(2):
+        bot.stop()
+        bot.start()
+        assert _feed(bot) == first
+        assert _get_feed(bot, {"If-None-Match": etag})[0] == 304
+
+    # A change gives new bytes and a new tag; the old tag no longer matches.
+    assert "Event 2 is changed" in reply_text(await coord.ask(room, "!event edit 2\nPlace: Hall B"))
+    status, changed, headers = _get_feed(bot, {"If-None-Match": etag})
+    assert status == 200 and changed != first and headers["ETag"] != etag
+    assert b"LOCATION:Hall B" in changed and b"SEQUENCE:1" in changed
+
+
+def _edit_of(event: dict, bot_id: str, original: str) -> dict | None:
+    """The new content if ``event`` is the bot's m.replace edit of ``original``."""
+    content = event.get("content", {})
+    relates = content.get("m.relates_to") or {}
+    if event.get("sender") == bot_id and relates == {"rel_type": "m.replace", "event_id": original}:
+        return content.get("m.new_content")
+    return None
+
+
+async def test_the_announcement_shows_the_rsvp_counts_and_follows_the_reactions(events_room):
+    room, _bot, bot_id, coord, leader, leader2 = events_room
+    start = (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%d 10:00")
+    await _add_and_confirm(coord, room, f"Title: Training day\nStart: {start}\nDuration: 2h")
+    announcement = await leader.wait_for(lambda e: e.get("sender") == bot_id and "📅" in e["content"].get("body", ""))
+    assert "RSVP: ✅ 0 · ❔ 0 · ❌ 0" in announcement["content"]["body"]
+    original = announcement["event_id"]
+
+    await _react(leader, room, original, "✅")
+    no = await _react(leader2, room, original, "❌")
+    edit = await leader.wait_for(lambda e: "RSVP: ✅ 1 · ❔ 0 · ❌ 1" in (_edit_of(e, bot_id, original) or {}).get(
+        "body", ""))
+    new = edit["content"]["m.new_content"]
+    assert new["msgtype"] == "m.notice" and "Training day" in new["body"] and new["m.mentions"] == {}
+    assert edit["content"]["body"].startswith("* ") and edit["content"]["m.mentions"] == {}
+
+    # Taking the ❌ back (redacting the reaction) withdraws the answer: a later edit shows it.
+    await leader2.client.room_redact(room, no)
+    await leader.wait_for(lambda e: "RSVP: ✅ 1 · ❔ 0 · ❌ 0" in (_edit_of(e, bot_id, original) or {}).get("body", ""))
+    edits = [e for e in leader.events if _edit_of(e, bot_id, original)]
+    assert len(edits) <= 3  # one per change at most, and the throttle merges what comes together
+    times = sorted(e["origin_server_ts"] for e in edits)
+    assert all(b - a >= 4500 for a, b in zip(times, times[1:]))  # at most one edit every 5 s

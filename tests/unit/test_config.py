@@ -193,6 +193,11 @@ def test_a_time_zone_that_is_not_an_iana_name_is_a_problem_not_a_crash(value):
     ("[http]\nport = 70000", "[http] port", "between 0 and 65535"),
     ("[http]\nenabled = \"yes\"", "[http] enabled", "true or false"),
     ("[logging]\nlevel = \"LOUD\"", "[logging] level", "DEBUG, INFO"),
+    ("[http]\npublic_url = \"hub.example.org\"", "[http] public_url", "http:// or https://"),
+    ("[http]\npublic_url = \"ftp://hub.example.org\"", "[http] public_url", "http:// or https://"),
+    ("[http]\npublic_url = \"https://hub.example.org/a b\"", "[http] public_url", "http:// or https://"),
+    ("[http]\npublic_url = \"https://hub.example.org/?x=1\"", "[http] public_url", "without ?query"),
+    ("[http]\npublic_url = \"https:///events\"", "[http] public_url", "http:// or https://"),
 ])
 def test_each_wrong_value_gets_its_own_explanation(section, line, message):
     text = '[matrix]\nuser_id = "@hub:x"\npassword = "p"\n' + section.replace("[matrix]\n", "") + "\n"

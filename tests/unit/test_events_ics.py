@@ -7,7 +7,7 @@ from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
 from commands.events.form import parse_event_form
-from commands.events.ics import IcsEntry, event_calendar, event_uid, feed_calendar, in_feed
+from commands.events.ics import IcsEntry, event_calendar, event_uid, feed_calendar, feed_changed, in_feed
 
 WAW = ZoneInfo("Europe/Warsaw")
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=WAW)
@@ -34,7 +34,7 @@ SINGLE = draft("Title: Study tour\nStart: 2026-04-10 09:00\nEnd: 2026-04-10 17:0
 
 
 def test_single_event_export():
-    ics = event_calendar(IcsEntry(event_uid(12, "hub.example.org"), SINGLE, sequence=2), stamp=NOW)
+    ics = event_calendar(IcsEntry(event_uid(12, "hub.example.org"), SINGLE, NOW, sequence=2))
     calendar = parse(ics)
     (event,) = calendar.walk("VEVENT")
     assert str(event["UID"]) == "event-12@hub.example.org"
@@ -50,21 +50,21 @@ def test_single_event_export():
 
 
 def test_cancelled_single_export_says_so():
-    calendar = parse(event_calendar(IcsEntry("event-12@hub", SINGLE, sequence=3, cancelled=True), stamp=NOW))
+    calendar = parse(event_calendar(IcsEntry("event-12@hub", SINGLE, NOW, sequence=3, cancelled=True)))
     (event,) = calendar.walk("VEVENT")
     assert str(event["STATUS"]) == "CANCELLED" and event["SEQUENCE"] == 3
 
 
 def test_sequence_bumps_on_edit_while_uid_stays():
     edited = parse_event_form("Place: Hall B", now=NOW, default_zone="Europe/Warsaw", base=SINGLE)
-    before = parse(event_calendar(IcsEntry("event-12@hub", SINGLE, sequence=0), stamp=NOW)).walk("VEVENT")[0]
-    after = parse(event_calendar(IcsEntry("event-12@hub", edited, sequence=1), stamp=NOW)).walk("VEVENT")[0]
+    before = parse(event_calendar(IcsEntry("event-12@hub", SINGLE, NOW, sequence=0))).walk("VEVENT")[0]
+    after = parse(event_calendar(IcsEntry("event-12@hub", edited, NOW, sequence=1))).walk("VEVENT")[0]
     assert before["UID"] == after["UID"] and after["SEQUENCE"] > before["SEQUENCE"]
     assert str(after["LOCATION"]) == "Hall B"
 
 
 def test_weekly_1800_warsaw_ics_expands_to_1800_local_across_march_and_october():
-    calendar = parse(event_calendar(IcsEntry("event-1@hub", WEEKLY), stamp=NOW))
+    calendar = parse(event_calendar(IcsEntry("event-1@hub", WEEKLY, NOW)))
     (event,) = calendar.walk("VEVENT")
     assert vtimezones(calendar) == {"Europe/Warsaw"}
     assert event["DTSTART"].params["TZID"] == "Europe/Warsaw"
@@ -88,7 +88,7 @@ def test_weekly_1800_warsaw_ics_expands_to_1800_local_across_march_and_october()
 
 def test_until_is_utc_in_the_ics():
     bounded = draft("Title: X\nStart: 2026-03-16 18:00\nRepeat: RRULE:FREQ=WEEKLY;UNTIL=20260420")
-    ics = event_calendar(IcsEntry("event-2@hub", bounded), stamp=NOW)
+    ics = event_calendar(IcsEntry("event-2@hub", bounded, NOW))
     assert b"RRULE:FREQ=WEEKLY;UNTIL=20260420T215959Z" in ics
     event = parse(ics).walk("VEVENT")[0]
     start = event.decoded("DTSTART")
@@ -98,14 +98,14 @@ def test_until_is_utc_in_the_ics():
 def test_feed_has_every_confirmed_live_event_and_a_vtimezone_per_tzid():
     later = datetime(2026, 6, 1, tzinfo=WAW)
     entries = [
-        IcsEntry("weekly@hub", WEEKLY),  # started in March, goes on: in
-        IcsEntry("london@hub", draft("Title: L\nStart: 2026-07-01 09:00\nTimezone: Europe/London")),
-        IcsEntry("ny@hub", draft("Title: NY\nStart: 2026-07-02 09:00\nDuration: 1h\nTimezone: America/New_York")),
-        IcsEntry("past@hub", draft("Title: Past\nStart: 2026-04-01 10:00\nDuration: 1h")),  # ended
-        IcsEntry("cancelled@hub", draft("Title: C\nStart: 2026-07-03 10:00"), cancelled=True),
-        IcsEntry("draft@hub", draft("Title: D\nStart: 2026-07-04 10:00"), confirmed=False),
+        IcsEntry("weekly@hub", WEEKLY, NOW),  # started in March, goes on: in
+        IcsEntry("london@hub", draft("Title: L\nStart: 2026-07-01 09:00\nTimezone: Europe/London"), NOW),
+        IcsEntry("ny@hub", draft("Title: NY\nStart: 2026-07-02 09:00\nDuration: 1h\nTimezone: America/New_York"), NOW),
+        IcsEntry("past@hub", draft("Title: Past\nStart: 2026-04-01 10:00\nDuration: 1h"), NOW),  # ended
+        IcsEntry("cancelled@hub", draft("Title: C\nStart: 2026-07-03 10:00"), NOW, cancelled=True),
+        IcsEntry("draft@hub", draft("Title: D\nStart: 2026-07-04 10:00"), NOW, confirmed=False),
         IcsEntry("over@hub", draft("Title: O\nStart: 2026-03-16 10:00\nDuration: 1h\n"
-                                   "Repeat: RRULE:FREQ=WEEKLY;COUNT=4")),  # series over
+                                   "Repeat: RRULE:FREQ=WEEKLY;COUNT=4"), NOW),  # series over
     ]
     calendar = parse(feed_calendar(entries, now=later, zone="Europe/Warsaw"))
     assert [str(e["UID"]) for e in calendar.walk("VEVENT")] == ["weekly@hub", "london@hub", "ny@hub"]
@@ -117,7 +117,7 @@ def test_feed_has_every_confirmed_live_event_and_a_vtimezone_per_tzid():
 
 
 def test_in_feed_while_running():
-    one = IcsEntry("x@hub", draft("Title: X\nStart: 2026-04-01 10:00\nDuration: 1h"))
+    one = IcsEntry("x@hub", draft("Title: X\nStart: 2026-04-01 10:00\nDuration: 1h"), NOW)
     assert in_feed(one, datetime(2026, 4, 1, 10, 59, tzinfo=WAW))
     assert not in_feed(one, datetime(2026, 4, 1, 11, 0, tzinfo=WAW))
 
@@ -128,5 +128,35 @@ def test_empty_feed_is_still_a_valid_calendar():
 
 
 def test_feed_is_deterministic():
-    entries = [IcsEntry("a@hub", WEEKLY), IcsEntry("b@hub", SINGLE)]
+    entries = [IcsEntry("a@hub", WEEKLY, NOW), IcsEntry("b@hub", SINGLE, NOW)]
     assert feed_calendar(entries, now=NOW) == feed_calendar(list(reversed(entries)), now=NOW)
+
+
+def test_dtstamp_and_last_modified_are_the_events_last_change_not_the_clock():
+    changed = datetime(2026, 2, 20, 8, 30, 15, 123456, tzinfo=timezone.utc)
+    ics = event_calendar(IcsEntry("event-3@hub", SINGLE, changed))
+    assert b"DTSTAMP:20260220T083015Z\r\n" in ics and b"LAST-MODIFIED:20260220T083015Z\r\n" in ics
+    assert event_calendar(IcsEntry("event-3@hub", SINGLE, changed)) == ics
+
+
+def test_feed_is_the_same_bytes_at_any_moment_while_nothing_changes():
+    entries = [IcsEntry("a@hub", WEEKLY, NOW), IcsEntry("b@hub", SINGLE, NOW - timedelta(days=3)),
+               IcsEntry("c@hub", draft("Title: Sydney\nStart: 2026-05-01 19:00\nTimezone: Australia/Sydney"), NOW)]
+    first = feed_calendar(entries, now=NOW, zone="Europe/Warsaw")
+    assert feed_calendar(entries, now=NOW + timedelta(hours=5), zone="Europe/Warsaw") == first
+    assert feed_calendar(list(reversed(entries)), now=NOW + timedelta(days=2), zone="Europe/Warsaw") == first
+    text = first.decode()
+    assert [line for line in text.split("\r\n") if line.startswith("TZID:")] == [
+        "TZID:Australia/Sydney", "TZID:Europe/London", "TZID:Europe/Warsaw"]
+
+
+def test_last_modified_of_the_feed_follows_changes_cancellations_and_ends():
+    ends = IcsEntry("x@hub", draft("Title: X\nStart: 2026-04-01 10:00\nDuration: 1h"), NOW)
+    series = IcsEntry("s@hub", draft("Title: S\nStart: 2026-03-16 10:00\nDuration: 1h\nRepeat: RRULE:FREQ=WEEKLY;COUNT=3"),
+                      NOW)
+    cancelled = IcsEntry("c@hub", SINGLE, NOW + timedelta(days=1), cancelled=True)
+    assert feed_changed([ends, series], NOW) == NOW.astimezone(timezone.utc)  # both still ahead
+    later = datetime(2026, 5, 1, tzinfo=WAW)
+    assert feed_changed([ends, series], later) == datetime(2026, 4, 1, 9, 0, tzinfo=timezone.utc)  # x's end
+    assert feed_changed([ends, series, cancelled], NOW) == (NOW + timedelta(days=1)).astimezone(timezone.utc)
+    assert feed_changed([], NOW) is None

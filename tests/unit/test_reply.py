@@ -10,9 +10,11 @@ from hypothesis import strategies as st
 
 from bot.reply import (
     Outgoing,
+    edit_content,
     html_to_text,
     md_code,
     md_escape,
+    md_user,
     relation,
     render_markdown,
     sanitize_html,
@@ -186,3 +188,43 @@ def test_binary_data_is_base64_in_json():
     assert as_json["data"] == "iVBORw0KGgoA/w=="
     assert Outgoing.from_json(as_json).data == png
     assert Outgoing.from_json({"markdown": "x"}) == Outgoing(markdown="x")
+
+
+def test_an_edit_carries_the_new_content_a_star_fallback_and_the_replace_relation():
+    content = edit_content(Outgoing(markdown="RSVP: ✅ **2**"), "$original")
+    assert content["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$original"}
+    assert content["m.new_content"] == {"msgtype": "m.notice", "body": "RSVP: ✅ 2", "format": "org.matrix.custom.html",
+                                        "formatted_body": "RSVP: ✅ <strong>2</strong>", "m.mentions": {}}
+    assert (content["msgtype"], content["body"], content["formatted_body"]) == (
+        "m.notice", "* RSVP: ✅ 2", "* RSVP: ✅ <strong>2</strong>")
+    assert content["m.mentions"] == {} and "m.relates_to" not in content["m.new_content"]
+
+
+# --- a user's own Markdown (event descriptions) ---------------------------------------------------------
+
+USER_TAGS = {"p", "br", "strong", "em", "s", "del", "code", "a"}
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=200), MARKDOWNISH))
+def test_user_markdown_keeps_to_inline_formatting_and_never_reaches_outside_itself(text):
+    plain, html = render_markdown("**Before**\n\n" + md_user(text) + "\n\nAfter **the** bot")
+    # The bot's paragraphs around it are intact, whatever the user left open (a fence, a list, a quote…).
+    assert html.startswith("<p><strong>Before</strong></p>") and html.endswith("<p>After <strong>the</strong> bot</p>"), html
+    assert plain.endswith("After the bot")
+    tags = {name.lower() for _slash, name in TAG_RE.findall(html)}
+    assert tags <= USER_TAGS, html
+    for href in re.findall(r'href="([^"]*)"', html):
+        assert href.startswith(("http://", "https://", "mailto:")), href
+
+
+def test_user_markdown_is_rendered_bold_links_lists_and_all():
+    plain, html = render_markdown(md_user(
+        "# Agenda\n**Bold** and *it*, ~~gone~~, `x=1`, [the form](https://example.org/f) and "
+        "[no](javascript:alert(1)) <b>raw</b>\n- one\n- two\n\n```\nunclosed"))
+    assert "<strong>Agenda</strong>" in html and "<strong>Bold</strong> and <em>it</em>" in html
+    assert "<s>gone</s>" in html and "<code>x=1</code>" in html
+    assert '<a href="https://example.org/f">the form</a>' in html
+    assert "javascript" not in html.split("[no]")[0] and "<b>" not in html and "&lt;b&gt;raw&lt;/b&gt;" in html
+    assert "• one<br>\n• two" in html and "<code>unclosed</code>" in html
+    assert "Bold and it, gone, x=1, the form (https://example.org/f) and [no](javascript:alert(1)) <b>raw</b>" in plain
