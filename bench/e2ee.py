@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import re
 import statistics
 import sys
@@ -128,6 +129,7 @@ async def main() -> None:
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--no-element", action="store_true")
     args = parser.parse_args()
+    logging.getLogger("nio").setLevel(logging.ERROR)  # the leaders' clients: not the bot's log
     with tempfile.TemporaryDirectory(prefix="lh-bench-e2ee-") as tmp:
         hs = Homeserver(Path(tmp) / "synapse")
         hs.start()
