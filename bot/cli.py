@@ -195,7 +195,8 @@ def cmd_archive_import(args) -> int:
         return 2
 
     async def work(session):
-        count, problems = await import_records(session, path.name, data, skip_invalid=args.skip_invalid)
+        count, problems = await import_records(session, path.name, data, skip_invalid=args.skip_invalid,
+                                               publish=args.publish)
         await session.commit()
         return count, problems
 
@@ -300,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = with_config(arch.add_parser("import", help="import solutions from a .json or .csv file"))
     imp.add_argument("file")
     imp.add_argument("--skip-invalid", action="store_true", help="import the valid records, report the others")
+    imp.add_argument("--publish", action="store_true",
+                     help="publish the records that carry no moderation state (default: they wait in the queue)")
     imp.set_defaults(func=cmd_archive_import)
     exp = with_config(arch.add_parser("export", help="export every solution to a .json or .csv file"))
     exp.add_argument("file")

@@ -110,7 +110,9 @@ async def _load_starter_archive(config) -> int:
     async def work(session) -> int:
         if await ArchiveRepository(session).count():
             return 0
-        count, _ = await import_records(session, STARTER_ARCHIVE.name, STARTER_ARCHIVE.read_text(encoding="utf-8"))
+        # The starter archive is reviewed by the project: published, not queued.
+        count, _ = await import_records(session, STARTER_ARCHIVE.name, STARTER_ARCHIVE.read_text(encoding="utf-8"),
+                                        publish=True)
         await session.commit()
         return count
 

@@ -366,8 +366,10 @@ async def share(ctx: Context, title: str) -> None:
     if problems:
         raise CommandError("archive.share.bad_value", field="", reason=md_escape("; ".join(problems)))
     trusted = ctx.role >= Role.COORDINATOR
+    decisions = [{"status": "approved", "by": ctx.sender, "at": utcnow().isoformat(timespec="seconds"),
+                  "reason": "trusted author"}] if trusted else []
     row = await ArchiveRepository(ctx.session).add(record, "approved" if trusted else "pending", ctx.sender,
-                                                   ctx.room_id)
+                                                   ctx.room_id, decisions)
     lines = [ctx.t("archive.share.saved_published" if trusted else "archive.share.saved_pending", number=row.number),
              "", ctx.t("archive.share.understood"), _line(ctx, row.number, record)]
     for key in ("problem", "how_it_works", "target_groups", "areas", "region", "cost", "tags"):
@@ -553,7 +555,7 @@ async def _audit(ctx: Context, action: str, row: Solution, reason: str | None = 
          feature="archive", checks=Chain("archive.approve"))
 async def approve(ctx: Context, id: str) -> None:
     row = await _solution(ctx, id, published=False)
-    row.status, row.updated_at = "approved", utcnow()
+    ArchiveRepository.decide(row, "approved", ctx.sender)
     record = record_of(row)
     await _audit(ctx, "archive.approve", row)
     ctx.reply(ctx.t("archive.approved", number=row.number))
@@ -568,7 +570,7 @@ async def approve(ctx: Context, id: str) -> None:
          feature="archive", checks=Chain("archive.reject"))
 async def reject(ctx: Context, id: str, reason: str) -> None:
     row = await _solution(ctx, id, published=False)
-    row.status, row.reject_reason, row.updated_at = "rejected", reason, utcnow()
+    ArchiveRepository.decide(row, "rejected", ctx.sender, reason)
     await _audit(ctx, "archive.reject", row, reason)
     ctx.reply(ctx.t("archive.rejected", number=row.number))
     if row.author:
@@ -621,7 +623,7 @@ async def edit(ctx: Context, id: str) -> None:
          feature="archive", checks=Chain("archive.delete"))
 async def delete(ctx: Context, id: str) -> None:
     row = await _solution(ctx, id, published=False)
-    row.status, row.updated_at = "deleted", utcnow()
+    ArchiveRepository.decide(row, "deleted", ctx.sender)
     await _audit(ctx, "archive.delete", row)
     ctx.reply(ctx.t("archive.deleted", number=row.number))
     record_id = row.record_id

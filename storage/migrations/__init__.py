@@ -5,4 +5,4 @@ loading Alembic, that a database is up to date. After adding a migration, set it
 (tests/unit/test_migration_head.py fails until it matches).
 """
 
-HEAD_REVISION = "0005_archive"
+HEAD_REVISION = "0006_solution_decisions"

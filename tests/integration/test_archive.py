@@ -18,7 +18,7 @@ async def archive_room(homeserver, leader_room, tmp_path):
     room, bot_id, people = await leader_room("mod", "leader", power={"mod": 50})
     moderator, leader = people["mod"], people["leader"]
     bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id)
-    loaded = subprocess.run([sys.executable, "-m", "bot.cli", "archive", "import", str(STARTER_ARCHIVE), "-c",
+    loaded = subprocess.run([sys.executable, "-m", "bot.cli", "archive", "import", str(STARTER_ARCHIVE), "--publish", "-c",
                              str(bot.config_path)], cwd=bot.workdir, capture_output=True, text=True, timeout=120)
     assert "Imported 36 solution(s)" in loaded.stdout, loaded.stderr
     bot.start()
