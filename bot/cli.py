@@ -118,10 +118,11 @@ def cmd_console(args) -> int:
         from bot.app import Hub
         from bot.console import ConsoleTransport
 
-        hub = await Hub.create(config)
-        user = args.user or (sorted(config.admins)[0] if config.admins else "@admin:console")
-        if not args.user and not config.admins:
-            config.values["bot"]["admins"] = [user]  # the operator at the terminal may do everything
+        from storage import db
+
+        await db.upgrade_in_child(sqlite_url_resolved(config))  # a new database is migrated first, as by run
+        hub = await Hub.create(config, migrate=False)
+        user = args.user or console_user(config)
         try:
             await ConsoleTransport(hub, user, Path(args.files) if args.files else None).run()
         finally:
@@ -129,6 +130,14 @@ def cmd_console(args) -> int:
 
     asyncio.run(main())
     return 0
+
+
+def console_user(config: Config) -> str:
+    """Who the console acts as without ``--user``: a leader, not an admin. The console works on the live
+    database, so by default what the operator shares waits in the moderation queue like anyone's; an
+    admin's powers are asked for by name (``--user @admin:…``)."""
+    server = config["matrix"]["user_id"].split(":", 1)[-1] or "localhost"
+    return f"@console:{server}"
 
 
 def cmd_check_config(args) -> int:
@@ -285,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     with_config(sub.add_parser("run", help="run the bot against the configured homeserver")).set_defaults(func=cmd_run)
     console = with_config(sub.add_parser("console", help="the same commands in this terminal, no homeserver"))
-    console.add_argument("--user", help="act as this Matrix user id (default: the first admin)")
+    console.add_argument("--user", help="act as this Matrix user id (default: @console:<the bot's server>, a "
+                         "leader; give an admin's id to moderate)")
     console.add_argument("--files", help="folder for images and files the bot sends")
     console.set_defaults(func=cmd_console)
     with_config(sub.add_parser("check-config", help="validate a config file")).set_defaults(func=cmd_check_config)
