@@ -155,7 +155,7 @@ def cmd_check_config(args) -> int:
 
 def cmd_db_upgrade(args) -> int:
     config = _load(args)
-    setup_logging(config)
+    setup_logging(config, None if args.verbose else "WARNING")  # Alembic's INFO lines only when asked for
 
     async def main() -> str | None:
         from bot.config import sqlite_url_resolved
@@ -301,7 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(sub.add_parser("check-config", help="validate a config file")).set_defaults(func=cmd_check_config)
     dbp = sub.add_parser("db", help="database maintenance")
     dbsub = dbp.add_subparsers(dest="db_command", required=True)
-    with_config(dbsub.add_parser("upgrade", help="apply database migrations")).set_defaults(func=cmd_db_upgrade)
+    upgrade = with_config(dbsub.add_parser("upgrade", help="apply database migrations"))
+    upgrade.add_argument("-v", "--verbose", action="store_true", help="log each migration applied")
+    upgrade.set_defaults(func=cmd_db_upgrade)
     demo = sub.add_parser("demo", help="a local demo: homeserver, users, a leader room and the bot")
     demo.add_argument("--dir", default="demo-data", help="where the demo keeps its homeserver and database")
     demo.add_argument("--port", type=int, default=8008, help="homeserver port (a free one if taken)")
