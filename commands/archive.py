@@ -18,7 +18,7 @@ from bot.errors import CommandError, NotFound, UsageError
 from bot.reply import md_code, md_escape
 from bot.router import Arg, CommandSet, Role
 from commands.moderation import mod
-from storage.archive import ArchiveRepository, record_of, title_of
+from storage.archive import ArchiveRepository, record_of, shown_text, shown_title
 from storage.models import Solution, utcnow
 from storage.search import FilterError, check_record, label, parse_query, resolve
 from storage.search.analyzer import use_lemma_cache
@@ -68,6 +68,10 @@ CATALOGUE = {
         "archive.solution.no_experiences": "No experiences yet: add yours with {command}.",
         "archive.solution.sources": "**Sources**",
         "archive.solution.status": "Status: {status}",
+        "archive.status.pending": "waiting for review",
+        "archive.status.approved": "published",
+        "archive.status.rejected": "rejected",
+        "archive.status.deleted": "removed",
         "archive.queue.empty": "The moderation queue is empty.",
         "archive.queue.title": "**Waiting for review ({count}):**",
         "archive.approved": "#{number} is published.",
@@ -135,6 +139,10 @@ CATALOGUE = {
         "archive.solution.no_experiences": "Brak doświadczeń: dodaj swoje poleceniem {command}.",
         "archive.solution.sources": "**Źródła**",
         "archive.solution.status": "Stan: {status}",
+        "archive.status.pending": "czeka na przegląd",
+        "archive.status.approved": "opublikowane",
+        "archive.status.rejected": "odrzucone",
+        "archive.status.deleted": "usunięte",
         "archive.queue.empty": "Kolejka moderacji jest pusta.",
         "archive.queue.title": "**Czeka na przegląd ({count}):**",
         "archive.approved": "#{number} opublikowane.",
@@ -273,8 +281,23 @@ def _labels(kind: str, codes: Any, lang: str) -> str:
     return ", ".join(label(kind, c, lang) for c in codes if c)
 
 
+def _mark(ctx: Context, lang: str | None) -> str:
+    """A small mark after a text that is not in the reader's language: `` (en)``."""
+    return f" ({md_escape(lang)})" if lang and lang != ctx.lang else ""
+
+
+def _title(ctx: Context, record: dict[str, Any]) -> str:
+    title, lang = shown_title(record, ctx.lang)
+    return md_escape(title) + _mark(ctx, lang)
+
+
+def _text(ctx: Context, record: dict[str, Any], key: str) -> str:
+    text, lang = shown_text(record, key, ctx.lang)
+    return md_escape(text) + _mark(ctx, lang) if text else ""
+
+
 def _line(ctx: Context, number: int, record: dict[str, Any], snippet: str | None = None) -> str:
-    title = md_escape(title_of(record, ctx.lang))
+    title = _title(ctx, record)
     meta = [m for m in (_labels("stage", record.get("stage"), ctx.lang) if record.get("stage") else "",
                         md_escape(record.get("region") or record.get("country") or "")) if m]
     text = f"**#{number}** {title}" + (f" — {' · '.join(meta)}" if meta else "")
@@ -462,16 +485,16 @@ async def more(ctx: Context) -> None:
 async def solution(ctx: Context, id: str) -> None:
     row = await _solution(ctx, id)
     record = record_of(row)
-    lines = [f"**#{row.number} {md_escape(title_of(record, ctx.lang))}**"]
-    if title_of(record, ctx.lang) != record.get("title_original"):
-        lines.append(f"_{md_escape(record.get('title_original'))}_")
+    lines = [f"**#{row.number} {_title(ctx, record)}**"]
+    if shown_title(record, ctx.lang)[0] != record.get("title_original") and record.get("title_original"):
+        lines.append(f"_{md_escape(record['title_original'])}_{_mark(ctx, record.get('original_language'))}")
     if row.status != "approved":
-        lines.append(ctx.t("archive.solution.status", status=row.status))
+        lines.append(ctx.t("archive.solution.status", status=ctx.t(f"archive.status.{row.status}")))
     lines.append("")
-    lines.append(md_escape(record.get("description", "")))
+    lines.append(_text(ctx, record, "description"))
     for key in ("problem", "how_it_works", "results"):
-        if record.get(key):
-            lines += ["", f"**{ctx.t('archive.label.' + key)}:** {md_escape(record[key])}"]
+        if shown_text(record, key, ctx.lang)[0]:
+            lines += ["", f"**{ctx.t('archive.label.' + key)}:** {_text(ctx, record, key)}"]
     facts = []
     for key, kind in (("target_groups", "group"), ("areas", "area"), ("stage", "stage")):
         if record.get(key):
@@ -559,9 +582,7 @@ async def approve(ctx: Context, id: str) -> None:
     record = record_of(row)
     await _audit(ctx, "archive.approve", row)
     ctx.reply(ctx.t("archive.approved", number=row.number))
-    if row.author and row.room_id and row.room_id != ctx.room_id:
-        ctx.reply(ctx.t("archive.approved_author", author=row.author, number=row.number,
-                        title=md_escape(row.title)), mentions=[row.author], room_id=row.room_id)
+    await _tell_author(ctx, row, "archive.approved_author")
     number = row.number
     ctx.after_commit.append(lambda: _publish(ctx.hub, number, record))
 
@@ -573,12 +594,20 @@ async def reject(ctx: Context, id: str, reason: str) -> None:
     ArchiveRepository.decide(row, "rejected", ctx.sender, reason)
     await _audit(ctx, "archive.reject", row, reason)
     ctx.reply(ctx.t("archive.rejected", number=row.number))
-    if row.author:
-        ctx.reply(ctx.t("archive.rejected_author", author=row.author, number=row.number,
-                        title=md_escape(row.title), reason=md_escape(reason)),
-                  mentions=[row.author], room_id=row.room_id if row.room_id != ctx.room_id else None)
+    await _tell_author(ctx, row, "archive.rejected_author", reason=md_escape(reason))
     record_id = row.record_id
     ctx.after_commit.append(lambda: _unpublish(ctx.hub, record_id))
+
+
+async def _tell_author(ctx: Context, row: Solution, key: str, **params: Any) -> None:
+    """The author hears of a decision in their own language, in the room where they shared it
+    (mentioned there; here when that room is not known)."""
+    if not row.author or row.author == ctx.sender:
+        return
+    lang = await ctx.hub.language_of(row.author)
+    title, _ = shown_title(record_of(row), lang)
+    text = ctx.hub.translator(lang, key, author=row.author, number=row.number, title=md_escape(title), **params)
+    ctx.reply(text, mentions=[row.author], room_id=row.room_id if row.room_id != ctx.room_id else None)
 
 
 async def _unpublish(hub, record_id: str) -> None:

@@ -61,6 +61,31 @@ def title_of(record: dict[str, Any], lang: str = "pl") -> str:
     return record.get(f"title_{lang}") or record.get("title_original") or record.get("title_en") or ""
 
 
+HUB_LANGUAGES = ("pl", "en")
+
+
+def shown_title(record: dict[str, Any], lang: str) -> tuple[str, str | None]:
+    """The title for a reader of ``lang`` and the language it is in: the reader's translation, else the
+    original when it is in the reader's language, else the hub's other language, else the original."""
+    original, original_lang = record.get("title_original") or "", record.get("original_language")
+    if record.get(f"title_{lang}"):
+        return record[f"title_{lang}"], lang
+    if original and original_lang == lang:
+        return original, lang
+    for other in HUB_LANGUAGES:
+        if other != lang and record.get(f"title_{other}"):
+            return record[f"title_{other}"], other
+    return original or title_of(record, lang), original_lang
+
+
+def shown_text(record: dict[str, Any], key: str, lang: str) -> tuple[str, str | None]:
+    """A text field (``description``, ``problem``…) for a reader of ``lang`` and the language it is in:
+    ``<key>_<lang>`` where the record has it, else the field as written (in ``description_lang``)."""
+    if record.get(f"{key}_{lang}"):
+        return record[f"{key}_{lang}"], lang
+    return record.get(key) or "", record.get("description_lang") or record.get("original_language")
+
+
 # ----- files ---------------------------------------------------------------------------------
 
 def _cell(key: str, value: Any) -> str:
