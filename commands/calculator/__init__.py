@@ -52,9 +52,9 @@ CATALOGUE = {lang: {**ENGINE_CATALOGUE[lang], **CHAT_CATALOGUE[lang]} for lang i
 commands = CommandSet("calculator", CATALOGUE)
 
 
-def _calc_error(error: CalcError) -> CommandError:
+def _calc_error(ctx: Context, error: CalcError) -> CommandError:
     """The engine's own error, with its message key, through the router's one error path."""
-    return CommandError(error.message_key, **error.params)
+    return CommandError(error.message_key, **error.shown_params(ctx.lang))
 
 
 async def _compute_and_reply(ctx: Context, model: str, overrides: dict[str, str], save: bool,
@@ -69,7 +69,7 @@ async def _compute_and_reply(ctx: Context, model: str, overrides: dict[str, str]
     try:
         scenario, result, text, chart = await asyncio.to_thread(work)
     except CalcError as error:
-        raise _calc_error(error) from None
+        raise _calc_error(ctx, error) from None
     if save:
         row = await ScenarioRepository(ctx.session).save(ctx.sender, ctx.room_id, scenario.model_id or model,
                                                           dict(scenario.overrides), result.npv)
@@ -95,7 +95,7 @@ async def calc_show(ctx: Context, model: str) -> None:
     try:
         ctx.reply(render_model(model, ctx.lang, ctx.hub.translator))
     except CalcError as error:
-        raise _calc_error(error) from None
+        raise _calc_error(ctx, error) from None
 
 
 @calc.sub("scenario", aliases=("scenariusz",), args=[Arg("number", converter=integer)])
@@ -119,4 +119,4 @@ async def calc_sensitivity(ctx: Context, model: str) -> None:
     try:
         ctx.reply(await asyncio.to_thread(work))
     except CalcError as error:
-        raise _calc_error(error) from None
+        raise _calc_error(ctx, error) from None

@@ -65,7 +65,7 @@ _EN = {
     "calc.result.ratios_none": "BCR and ROI: none (the programme costs nothing)",
     "calc.result.break_even": "Breaks even in year **{year}**",
     "calc.result.no_break_even": "Does not break even within the horizon ({horizon})",
-    "calc.result.years_heading": "Year by year (zł, undiscounted; people: inaction → programme)",
+    "calc.result.years_heading": "Year by year (PLN, undiscounted; people: inaction → programme)",
     "calc.col.year": "year",
     "calc.col.cost_of_inaction": "cost of inaction",
     "calc.col.programme_cost": "programme",
@@ -94,7 +94,7 @@ _EN = {
     "calc.model.transitions_heading": "Yearly transition rates (what is not listed stays)",
     "calc.model.transition_line": "`{key}` = {value} — {label} ({note}); grade {grade}",
     "calc.model.after_note": "After the programme the rates of inaction apply (set `after.<from>.<to>` to change).",
-    "calc.model.costs_heading": "Unit costs (zł per person-year; negative = public revenue)",
+    "calc.model.costs_heading": "Unit costs (PLN per person-year; negative = public revenue)",
     "calc.model.cost_line": "`{key}` = {value} — {state}, paid by {payer}; {year}; {assumption}source: {source}",
     "calc.model.assumption_flag": "ASSUMPTION; ",
     "calc.model.programme_heading": "Programme cost ({years} year(s), `programme.years`)",
@@ -116,7 +116,7 @@ _EN = {
     "calc.chart.programme": "programme cost in the year",
     "calc.chart.programme_cumulative": "programme cost, cumulative",
     "calc.chart.x": "year",
-    "calc.chart.y": "zł (undiscounted)",
+    "calc.chart.y": "PLN (undiscounted)",
     # command line
     "calc.cli.usage": "leaders-hub calc models | show MODEL | MODEL [key=value ...] | --scenario FILE.toml  [--json] [--lang pl|en] [--sensitivity] [--chart FILE.png]",
 }

@@ -165,9 +165,9 @@ def apply_overrides(
 
 def _integer(key: str, x: float, low: int, high: int) -> int:
     if x != int(x):
-        raise CalcError("calc.error.integer", key=key, value=f"{x:g}")
+        raise CalcError("calc.error.integer", key=key, value=x)
     if not low <= x <= high:
-        raise CalcError("calc.error.out_of_range", key=key, value=f"{x:g}", min=low, max=high)
+        raise CalcError("calc.error.out_of_range", key=key, value=x, min=low, max=high)
     return int(x)
 
 
