@@ -78,6 +78,15 @@ class Context:
     def t(self, key: str, /, **params: Any) -> str:
         return self.hub.translator(self.lang, key, **params)
 
+    def arg_name(self, name: str) -> str:
+        """An argument's name in the reader's language (``reason`` → ``powód``)."""
+        key = f"arg.{name}"
+        return self.t(key) if self.hub.translator.has(key) else name
+
+    def usage(self, command: Command) -> str:
+        """A command's usage line in the reader's language."""
+        return command.usage(self.prefix, self.arg_name, self.t("arg.options"))
+
     def reply(self, markdown: str, *, mentions: list[str] | None = None, extra: dict[str, Any] | None = None,
               room_id: str | None = None) -> None:
         """Queue a notice; it is sent after the command's writes are committed."""

@@ -12,7 +12,7 @@ from bot.args import fold
 from bot.checks import Chain, record_action
 from bot.context import Context
 from bot.errors import NotFound, PermissionDenied, UsageError
-from bot.reply import md_code, md_escape
+from bot.reply import clip, md_code, md_escape
 from bot.router import Arg, CommandSet, Role, integer
 from storage.models import Announcement, HubEvent, utcnow
 from storage.runtime import InboxRepository, SettingsRepository
@@ -192,7 +192,7 @@ async def _resolve_rooms(ctx: Context, rooms: tuple[str, ...]) -> list[str]:
             ids = [room_id or room]  # an unknown alias is named in the refusal below
         for room_id in ids:
             if room_id not in leader_rooms:
-                raise EventError("events.room_unknown", field=field_label("rooms", ctx.lang), value=md_code(room))
+                raise EventError("events.room_unknown", field=field_label("rooms", ctx.lang), value=md_code(clip(room)))
             if room_id not in resolved:
                 resolved.append(room_id)
     return resolved
@@ -227,7 +227,7 @@ async def event_show(ctx: Context, number: int) -> None:
     lines = [f"**{event.id}: {md_escape(draft.title)}**", ""]
     lines += describe(ctx.hub.translator, ctx.lang, draft, ctx.hub.config["bot"]["timezone"], list(draft.rooms),
                       await _user_zone(ctx), start=next_start(draft, utcnow()) or draft.start)
-    lines.append(ctx.t("events.show.status", value=event.status))
+    lines.append(ctx.t("events.show.status", value=ctx.t(f"events.status.{event.status}")))
     lines.append(ctx.t("events.rsvp.counts", yes=len(rsvps["yes"]), maybe=len(rsvps["maybe"]), no=len(rsvps["no"])))
     ctx.reply("\n".join(lines))
 
@@ -371,7 +371,7 @@ _ANSWER_WORDS = {"yes": "yes", "tak": "yes", "y": "yes", "no": "no", "nie": "no"
 def _answer(raw: str, _ctx=None) -> str:
     answer = _ANSWER_WORDS.get(fold(raw)) or _ANSWER_WORDS.get(raw.lower())
     if answer is None:
-        raise UsageError("error.bad_choice", name="answer", value=md_code(raw), choices="yes/tak, no/nie, maybe/moze")
+        raise UsageError("error.bad_choice", name="answer", value=md_code(clip(raw)), choices="yes/tak, no/nie, maybe/moze")
     return answer
 
 

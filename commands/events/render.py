@@ -99,7 +99,7 @@ def render_send(t, lang, row, event, draft: EventDraft | None, announcement, rsv
 
 def skipped_notice(t, lang, row, event, announcement) -> str:
     what = md_escape(event.title) if event else md_escape((announcement.text or "")[:60])
-    return t(lang, "events.post.skipped", what=what, kind=row.kind, room=md_code(row.room_id),
+    return t(lang, "events.post.skipped", what=what, kind=t(lang, f"events.kind.{row.kind}"), room=md_code(row.room_id),
              due=row.due_at.strftime("%Y-%m-%d %H:%M UTC"))
 
 

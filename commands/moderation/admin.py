@@ -7,7 +7,7 @@ from bot.args import fold, tokenize
 from bot.checks import Chain, Checked, action_name, detail_text, power_text, resolve_user
 from bot.context import Context
 from bot.errors import BadQuoting, UsageError
-from bot.reply import md_code, md_escape
+from bot.reply import clip, md_code, md_escape
 from bot.router import Arg
 from storage.moderation import AuditRepository
 
@@ -102,7 +102,7 @@ async def _audit_filters(ctx: Context, text: str) -> tuple[int, str | None, str 
         elif key in ACTION_FILTERS and value:
             action_filter = _audit_action(ctx, value)
         else:
-            raise UsageError("moderation.audit.bad_filter", word=md_code(word))
+            raise UsageError("moderation.audit.bad_filter", word=md_code(clip(word)))
     return limit, user_filter, action_filter
 
 

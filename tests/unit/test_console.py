@@ -159,10 +159,10 @@ ERRORS = [
      "Nie znam polecenia pnig. Czy chodziło o !ping? Listę pokaże !help."),
     ("!lang",
      "Missing argument: language.\n\nUsage: !lang pl|en — more with !help lang",
-     "Brakuje argumentu: language.\n\nUżycie: !lang pl|en — więcej: !help lang"),
+     "Brakuje argumentu: język.\n\nUżycie: !lang pl|en — więcej: !help lang"),
     ("!lang de",
      "language cannot be de; choose one of: pl, en.\n\nUsage: !lang pl|en — more with !help lang",
-     "language nie może mieć wartości de; wybierz jedną z: pl, en.\n\nUżycie: !lang pl|en — więcej: !help lang"),
+     "język nie może mieć wartości de; wybierz jedną z: pl, en.\n\nUżycie: !lang pl|en — więcej: !help lang"),
     ("!ping **now** <b>x</b>",
      "I did not expect: **now** <b>x</b>\n\nUsage: !ping — more with !help ping",
      "Nie spodziewałem się: **now** <b>x</b>\n\nUżycie: !ping — więcej: !help ping"),
@@ -190,7 +190,7 @@ async def test_status_is_for_admins(open_console):
     admin = await open_console(ADMIN, language="en")
     await say(admin, "!ping")
     text = await say(admin, "!status")
-    assert text.startswith("Up for 0h 0m ")
+    assert text.startswith("Up for 0 h 0 min ")
     assert "serving 1 leader room(s); 1 command(s) handled since start; last sync — s ago." in text
 
 
