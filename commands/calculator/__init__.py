@@ -16,7 +16,7 @@ from bot.reply import md_code
 from bot.router import Arg, CommandSet, integer
 from storage.calculator import ScenarioRepository
 
-from .chart import render_chart
+from .chart import render_chart, render_tornado
 from .engine import CalcError, compute, sensitivity
 from .messages import CATALOGUE as ENGINE_CATALOGUE
 from .report import render_model, render_models, render_result, render_sensitivity
@@ -114,9 +114,13 @@ async def calc_sensitivity(ctx: Context, model: str) -> None:
 
     def work():
         scenario = scenario_from_model(model, ctx.options)
-        return render_sensitivity(sensitivity(scenario), ctx.lang, translator)
+        sens = sensitivity(scenario)
+        chart = render_tornado(sens, compute(scenario).npv, scenario, ctx.lang, translator)
+        return scenario, render_sensitivity(sens, ctx.lang, translator), chart
 
     try:
-        ctx.reply(await asyncio.to_thread(work))
+        scenario, text, chart = await asyncio.to_thread(work)
     except CalcError as error:
         raise _calc_error(ctx, error) from None
+    ctx.reply(text)
+    ctx.reply_file(chart, f"tornado-{scenario.model_id or 'scenariusz'}.png", "image/png")

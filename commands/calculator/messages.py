@@ -117,6 +117,12 @@ _EN = {
     "calc.chart.programme_cumulative": "programme cost, cumulative",
     "calc.chart.x": "year",
     "calc.chart.y": "PLN (undiscounted)",
+    "calc.tornado.title": "What matters most: NPV with each input −/+ {shift}",
+    "calc.tornado.low": "input −{shift}",
+    "calc.tornado.high": "input +{shift}",
+    "calc.tornado.base": "NPV with the inputs as they are",
+    "calc.tornado.x": "NPV (PLN, present value)",
+    "calc.tornado.states": "States:",
     # command line
     "calc.cli.usage": "leaders-hub calc models | show MODEL | MODEL [key=value ...] | --scenario FILE.toml  [--json] [--lang pl|en] [--sensitivity] [--chart FILE.png]",
 }
@@ -231,6 +237,12 @@ _PL = {
     "calc.chart.programme_cumulative": "koszt programu narastająco",
     "calc.chart.x": "rok",
     "calc.chart.y": "zł (bez dyskontowania)",
+    "calc.tornado.title": "Co waży najwięcej: NPV przy każdym wejściu −/+ {shift}",
+    "calc.tornado.low": "wejście −{shift}",
+    "calc.tornado.high": "wejście +{shift}",
+    "calc.tornado.base": "NPV przy obecnych wartościach",
+    "calc.tornado.x": "NPV (zł, wartość bieżąca)",
+    "calc.tornado.states": "Stany:",
     "calc.cli.usage": "leaders-hub calc models | show MODEL | MODEL [klucz=wartość ...] | --scenario PLIK.toml  [--json] [--lang pl|en] [--sensitivity] [--chart PLIK.png]",
 }
 

@@ -110,6 +110,16 @@ def _state(scn: Scenario, s: str, lang: str) -> str:
     return model.state_label(s, lang) if model else md_escape(s)
 
 
+def state_names(scn: Scenario, lang: str) -> list[tuple[str, str]]:
+    """Each state's id and what it means (the model's label; a scenario file's own name as it is)."""
+    model = _model(scn)
+    return [(s, model.state_label(s, lang) if model else s) for s in scn.states]
+
+
+TORNADO_TOP = 10  # inputs shown in the tornado, text and chart
+TORNADO_MIN_SWING = 0.5  # inputs that move NPV by less than 1 zł are left out
+
+
 def _pad_table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
@@ -155,7 +165,7 @@ def render_result(result: Result, lang: str, translator: Translator | None = Non
         ])
     out += [_pad_table(rows), "```"]
     if model is not None:
-        out.append(", ".join(f"{s} = {_state(scn, s, lang)}" for s in scn.states))
+        out.append(", ".join(f"{s} = {name}" for s, name in state_names(scn, lang)))
 
     out += ["", f"**{t(lang, 'calc.result.payers_heading')}**"]
     for p, v in result.by_payer.items():
@@ -285,11 +295,11 @@ def render_model(model: Model | str, lang: str, translator: Translator | None = 
 
 
 def render_sensitivity(sens: dict[str, Any], lang: str, translator: Translator | None = None,
-                       top: int = 10) -> str:
+                       top: int = TORNADO_TOP) -> str:
     """``sens`` from engine.sensitivity(): the tornado ranked, then the switching value."""
     t = translator or default_translator()
     out = [f"**{t(lang, 'calc.sens.heading', shift=percent(sens.get('shift', TORNADO_SHIFT), lang))}**"]
-    rows = [r for r in sens["tornado"] if r["swing"] >= 0.5][:top]  # drop inputs that move NPV by < 1 zł
+    rows = [r for r in sens["tornado"] if r["swing"] >= TORNADO_MIN_SWING][:top]
     if not rows:
         out.append(t(lang, "calc.sens.none"))
     for i, r in enumerate(rows, 1):
