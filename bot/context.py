@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.reply import Outgoing
+from bot.reply import Outgoing, md_code, md_escape
 from bot.router import Command, Role
 
 if TYPE_CHECKING:
@@ -33,6 +33,15 @@ class Transport(Protocol):
                           extra: dict[str, Any] | None = None) -> str:
         """Send a notice that is not a reply; the same ``key`` never sends twice to the homeserver."""
         ...
+
+
+def room_label(transport: Transport, room_id: str) -> str:
+    """A room as people know it: its name (or alias, as the homeserver computes the display name) in
+    bold, its id only when it has neither."""
+    name = transport.room_display_name(room_id)
+    if not name or name == room_id or name == "Empty Room":
+        return md_code(room_id)
+    return f"**{md_escape(name)}**"
 
 
 @dataclass
@@ -77,6 +86,9 @@ class Context:
 
     def t(self, key: str, /, **params: Any) -> str:
         return self.hub.translator(self.lang, key, **params)
+
+    def room_label(self, room_id: str) -> str:
+        return room_label(self.transport, room_id)
 
     def arg_name(self, name: str) -> str:
         """An argument's name in the reader's language (``reason`` → ``powód``)."""

@@ -213,7 +213,8 @@ async def _load_event(ctx: Context, number: int) -> HubEvent:
 def _preview(ctx: Context, event: HubEvent, rooms: list[str], zone: str | None) -> str:
     draft = draft_from_json(event.data)
     lines = [ctx.t("events.preview.title", id=event.id, title=md_escape(draft.title)), ""]
-    lines += describe(ctx.hub.translator, ctx.lang, draft, ctx.hub.config["bot"]["timezone"], rooms, zone)
+    lines += describe(ctx.hub.translator, ctx.lang, draft, ctx.hub.config["bot"]["timezone"], rooms, zone,
+                      room_label=ctx.room_label)
     lines += ["", ctx.t("events.preview.confirm", command=md_code(f"{ctx.prefix}event confirm {event.id}"))]
     return "\n".join(lines)
 
@@ -226,7 +227,8 @@ async def event_show(ctx: Context, number: int) -> None:
     rsvps = await store.rsvps(event.id)
     lines = [f"**{event.id}: {md_escape(draft.title)}**", ""]
     lines += describe(ctx.hub.translator, ctx.lang, draft, ctx.hub.config["bot"]["timezone"], list(draft.rooms),
-                      await _user_zone(ctx), start=next_start(draft, utcnow()) or draft.start)
+                      await _user_zone(ctx), start=next_start(draft, utcnow()) or draft.start,
+                      room_label=ctx.room_label)
     lines.append(ctx.t("events.show.status", value=ctx.t(f"events.status.{event.status}")))
     lines.append(ctx.t("events.rsvp.counts", yes=len(rsvps["yes"]), maybe=len(rsvps["maybe"]), no=len(rsvps["no"])))
     ctx.reply("\n".join(lines))
@@ -479,8 +481,9 @@ async def announcements(ctx: Context) -> None:
     for row in rows:
         draft = announcement_from_row(row)
         repeat = f" · 🔁 {md_code(draft.repeat.rule)}" if draft.repeat else ""
+        rooms = ", ".join(ctx.room_label(room) for room in draft.rooms)
         lines.append("- " + ctx.t("events.announce.line", id=row.id, when=when_text(draft.when, ctx.lang),
-                                  repeat=repeat, text=md_escape(row.text[:80])))
+                                  repeat=repeat, text=md_escape(clip(row.text, 80))) + f" · {rooms}")
     ctx.reply("\n".join(lines))
 
 

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.context import room_label
 from storage.models import EventMessage, HubEvent, ScheduledSend, utcnow
 
 from .planner import decide_late
@@ -131,7 +132,8 @@ class EventScheduler:
                 await session.commit()
                 origin = event.created_room if event else announcement.created_room if announcement else None
                 if origin:
-                    text = skipped_notice(self.hub.translator, lang, row, event, announcement)
+                    text = skipped_notice(self.hub.translator, lang, row, event, announcement,
+                                          lambda room_id: room_label(transport, room_id))
                     await transport.send_notice(origin, text, key=f"skipped|{row.send_key}|{row.room_id}")
                 return
             rsvps = await store.rsvps(event.id) if event else {}
