@@ -169,7 +169,7 @@ class Announcement(Base):
 
 
 class Solution(Base):
-    """A shared solution of the archive. ``record`` is the whole archive.md record as JSON,
+    """A shared solution of the archive. ``record`` is the whole record (docs/archive.md) as JSON,
     unknown fields included, so an import → export round trip loses nothing."""
 
     __tablename__ = "solutions"

@@ -1,4 +1,4 @@
-"""Calculator of Costs of Inaction: the multi-state cohort model (calculator.md).
+"""Calculator of Costs of Inaction: the multi-state cohort model (docs/calculator.md).
 
 Pure: no I/O, no chat. A :class:`Scenario` is a flat mapping of parameter
 keys (the override key scheme below) to numbers or :class:`Range` s; every
@@ -447,7 +447,7 @@ class Result:
     monte_carlo: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON of calculator.md: money rounded to the grosz, ratios to 4 places."""
+        """The JSON of docs/calculator.md: money rounded to the grosz, ratios to 4 places."""
         m = lambda x: round(float(x), 2)  # noqa: E731
         r = lambda x: None if x is None else round(float(x), 4)  # noqa: E731
         out: dict[str, Any] = {

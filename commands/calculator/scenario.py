@@ -6,7 +6,7 @@ else the midpoint) or ``low..mode..high``. Besides the keys of the engine's key
 scheme a model has friendly aliases (``people``, ``effect``, ...) and two run
 settings, ``draws`` and ``seed``, for Monte Carlo.
 
-TOML (calculator.md): any number may be ``"low..high"`` (mode at the midpoint) or
+TOML (docs/scenarios.md): any number may be ``"low..high"`` (mode at the midpoint) or
 ``{ low = …, mode = …, high = … }``; a ``[transitions.after]`` table, when given,
 is complete (what it does not list stays), as every transition table is.
 """
