@@ -45,7 +45,7 @@ async def scenario(n: int, corpus: Corpus, queries: list[str], workdir: Path) ->
     sessions = db.make_sessionmaker(engine)
     started = time.perf_counter()
     async with sessions() as session:
-        count, problems = await import_records(session, "synthetic.json", data)
+        count, problems = await import_records(session, "synthetic.json", data, publish=True)
         await session.commit()
     import_s = time.perf_counter() - started
     started = time.perf_counter()

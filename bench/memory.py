@@ -138,7 +138,7 @@ def import_starter_archive(folder: Path) -> None:
     sys.path.insert(0, str(ROOT))
     from storage.search import STARTER_ARCHIVE
 
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "archive", "import", str(STARTER_ARCHIVE),
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "archive", "import", str(STARTER_ARCHIVE), "--publish",
                            "-c", str(folder / "config.toml")], cwd=ROOT, capture_output=True, text=True,
                           timeout=600)
     if "Imported 36 solution(s)" not in done.stdout:

@@ -189,8 +189,10 @@ class Hub:
                              suggestion=md_code(ctx.prefix + params["suggestion"]), help=md_code(ctx.prefix + "help"))
             return ctx.t("error.unknown_command", name=md_code(params.get("name", "")),
                          help=md_code(ctx.prefix + "help"))
+        if error.key in ("error.missing_argument", "error.bad_choice", "error.bad_value") and "name" in params:
+            params["name"] = ctx.arg_name(params["name"])
         text = ctx.t(error.key, **params)
         if isinstance(error, UsageError) and ctx.command is not None:
-            text += "\n\n" + ctx.t("error.usage_line", usage=md_code(ctx.command.usage(ctx.prefix)),
+            text += "\n\n" + ctx.t("error.usage_line", usage=md_code(ctx.usage(ctx.command)),
                                    help=md_code(f"{ctx.prefix}help {ctx.command.path}"))
         return text

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from bot import matrix_admin
 from bot.args import fold
 from bot.errors import CommandError, PermissionDenied
-from bot.reply import md_code, md_escape
+from bot.reply import clip, md_code, md_escape
 from bot.roles import resolve_role
 from bot.router import Role
 from storage.moderation import AuditRepository
@@ -321,7 +321,7 @@ class Chain:
             try:
                 return await matrix_admin.resolve_alias(ctx.transport, ref.room)
             except (matrix_admin.MatrixActionError, matrix_admin.NoHomeserver):
-                raise TargetUnclear("checks.event_unknown", event=md_code(ref.raw)) from None
+                raise TargetUnclear("checks.event_unknown", event=md_code(clip(ref.raw))) from None
         return ref.room
 
     async def _fetch_event(self, ctx: "Context", room_id: str, ref: EventRef) -> dict[str, Any]:
@@ -332,7 +332,7 @@ class Chain:
         except matrix_admin.MatrixActionError:
             event = {}
         if not event.get("sender"):
-            raise TargetUnclear("checks.event_unknown", event=md_code(ref.raw))
+            raise TargetUnclear("checks.event_unknown", event=md_code(clip(ref.raw)))
         return event
 
     async def _refuse(self, ctx: "Context", refusal: Refusal, room_id: str | None, target: str | None) -> None:
@@ -358,7 +358,7 @@ def resolve_user(raw: str, states: list[matrix_admin.RoomState], memberships: tu
         return full
     name = fold(raw.strip().strip("<>").rstrip(":,").lstrip("@"))
     if not states:
-        raise TargetUnclear("checks.user_full_id", name=md_code(raw))
+        raise TargetUnclear("checks.user_full_id", name=md_code(clip(raw)))
     found: dict[str, str] = {}
     labels: dict[str, str] = {}
     for state in states:
@@ -372,15 +372,15 @@ def resolve_user(raw: str, states: list[matrix_admin.RoomState], memberships: tu
     if len(found) == 1:
         return next(iter(found))
     if found:
-        raise TargetUnclear("checks.user_ambiguous", name=md_code(raw), candidates=_people(found))
+        raise TargetUnclear("checks.user_ambiguous", name=md_code(clip(raw)), candidates=_people(found))
     choices = {uid: fold(label) for uid, label in labels.items()}
     from rapidfuzz import process  # only for a name nobody has: not loaded at start
 
     close = process.extract(name, choices, limit=5, score_cutoff=60)
     if close:
-        raise TargetUnclear("checks.user_unknown_suggest", name=md_code(raw),
+        raise TargetUnclear("checks.user_unknown_suggest", name=md_code(clip(raw)),
                             candidates=_people({uid: labels[uid] for _label, _score, uid in close}))
-    raise TargetUnclear("checks.user_unknown", name=md_code(raw))
+    raise TargetUnclear("checks.user_unknown", name=md_code(clip(raw)))
 
 
 def _people(found: dict[str, str]) -> str:

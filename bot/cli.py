@@ -120,10 +120,11 @@ def cmd_console(args) -> int:
         from bot.app import Hub
         from bot.console import ConsoleTransport
 
-        hub = await Hub.create(config)
-        user = args.user or (sorted(config.admins)[0] if config.admins else "@admin:console")
-        if not args.user and not config.admins:
-            config.values["bot"]["admins"] = [user]  # the operator at the terminal may do everything
+        from storage import db
+
+        await db.upgrade_in_child(sqlite_url_resolved(config))  # a new database is migrated first, as by run
+        hub = await Hub.create(config, migrate=False)
+        user = args.user or console_user(config)
         try:
             await ConsoleTransport(hub, user, Path(args.files) if args.files else None).run()
         finally:
@@ -131,6 +132,14 @@ def cmd_console(args) -> int:
 
     asyncio.run(main())
     return 0
+
+
+def console_user(config: Config) -> str:
+    """Who the console acts as without ``--user``: a leader, not an admin. The console works on the live
+    database, so by default what the operator shares waits in the moderation queue like anyone's; an
+    admin's powers are asked for by name (``--user @admin:…``)."""
+    server = config["matrix"]["user_id"].split(":", 1)[-1] or "localhost"
+    return f"@console:{server}"
 
 
 def cmd_check_config(args) -> int:
@@ -148,7 +157,7 @@ def cmd_check_config(args) -> int:
 
 def cmd_db_upgrade(args) -> int:
     config = _load(args)
-    setup_logging(config)
+    setup_logging(config, None if args.verbose else "WARNING")  # Alembic's INFO lines only when asked for
 
     async def main() -> str | None:
         from bot.config import sqlite_url_resolved
@@ -197,7 +206,8 @@ def cmd_archive_import(args) -> int:
         return 2
 
     async def work(session):
-        count, problems = await import_records(session, path.name, data, skip_invalid=args.skip_invalid)
+        count, problems = await import_records(session, path.name, data, skip_invalid=args.skip_invalid,
+                                               publish=args.publish)
         await session.commit()
         return count, problems
 
@@ -306,13 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     with_config(sub.add_parser("run", help="run the bot against the configured homeserver")).set_defaults(func=cmd_run)
     console = with_config(sub.add_parser("console", help="the same commands in this terminal, no homeserver"))
-    console.add_argument("--user", help="act as this Matrix user id (default: the first admin)")
+    console.add_argument("--user", help="act as this Matrix user id (default: @console:<the bot's server>, a "
+                         "leader; give an admin's id to moderate)")
     console.add_argument("--files", help="folder for images and files the bot sends")
     console.set_defaults(func=cmd_console)
     with_config(sub.add_parser("check-config", help="validate a config file")).set_defaults(func=cmd_check_config)
     dbp = sub.add_parser("db", help="database maintenance")
     dbsub = dbp.add_subparsers(dest="db_command", required=True)
-    with_config(dbsub.add_parser("upgrade", help="apply database migrations")).set_defaults(func=cmd_db_upgrade)
+    upgrade = with_config(dbsub.add_parser("upgrade", help="apply database migrations"))
+    upgrade.add_argument("-v", "--verbose", action="store_true", help="log each migration applied")
+    upgrade.set_defaults(func=cmd_db_upgrade)
     demo = sub.add_parser("demo", help="a local demo: homeserver, users, a leader room and the bot")
     demo.add_argument("--dir", default="demo-data", help="where the demo keeps its homeserver and database")
     demo.add_argument("--port", type=int, default=8008, help="homeserver port (a free one if taken)")
@@ -322,6 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = with_config(arch.add_parser("import", help="import solutions from a .json or .csv file"))
     imp.add_argument("file")
     imp.add_argument("--skip-invalid", action="store_true", help="import the valid records, report the others")
+    imp.add_argument("--publish", action="store_true",
+                     help="publish the records that carry no moderation state (default: they wait in the queue)")
     imp.set_defaults(func=cmd_archive_import)
     exp = with_config(arch.add_parser("export", help="export every solution to a .json or .csv file"))
     exp.add_argument("file")

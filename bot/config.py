@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -317,8 +318,12 @@ def _resolve(config_path: Path | None, value: str) -> Path:
     return (config_path.parent if config_path else Path.cwd()) / p
 
 
+DEMO_CONFIG = Path("demo-data") / "config.toml"  # what ./demo.sh (leaders-hub demo) writes
+
+
 def find_config(explicit: str | None) -> Path:
-    """``-c`` first, then ./config.toml, then $LEADERS_HUB_CONFIG."""
+    """``-c`` first, then ./config.toml, then $LEADERS_HUB_CONFIG, then the demo's ./demo-data/config.toml
+    (so the README's examples work as written in a clone after ./demo.sh; said on stderr)."""
     if explicit:
         return Path(explicit)
     local = Path("config.toml")
@@ -327,6 +332,9 @@ def find_config(explicit: str | None) -> Path:
     env = os.environ.get("LEADERS_HUB_CONFIG")
     if env:
         return Path(env)
+    if DEMO_CONFIG.exists():
+        print(f"(no ./config.toml and no $LEADERS_HUB_CONFIG: using the demo's {DEMO_CONFIG})", file=sys.stderr)
+        return DEMO_CONFIG
     return local
 
 

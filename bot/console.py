@@ -3,6 +3,12 @@
 Each line is one message; a line ending in a backslash continues on the next
 (for commands with ``Field: value`` lines). Images and files are written to
 the folder given by ``--files`` and their path is printed.
+
+The console ends at the end of its input (or Ctrl-C): it tells the background jobs to stop
+(``stopping``), waits a moment for them, then cancels what is left. Its input is read by a
+daemon thread, not by a thread of the event loop's executor: a read still blocked in
+``readline`` when the console ends (Ctrl-C, an error) must not keep the process alive,
+as the executor's threads do (``asyncio.run`` waits for them at exit).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -18,8 +25,10 @@ from typing import IO
 from bot.app import Hub
 from bot.context import Incoming
 from bot.reply import render_markdown
+from bot.router import Role
 
 CONSOLE_ROOM = "!console:localhost"
+JOBS_GRACE_SECONDS = 5.0  # how long the background jobs get to stop by themselves at the end
 
 
 class ConsoleTransport:
@@ -32,6 +41,7 @@ class ConsoleTransport:
         self.sent: list[tuple[str, str]] = []  # notices sent outside replies (announcements…)
         self.edits: list[tuple[str, str, str]] = []  # (room, edited message, its new text)
         self.out: IO[str] = sys.stdout
+        self.stopping = asyncio.Event()  # set at the end of the input: background jobs stop
         hub.transport = self
 
     def power_level(self, room_id: str, user_id: str) -> int:
@@ -85,20 +95,40 @@ class ConsoleTransport:
         try:
             await self._repl(stdin, stdout)
         finally:
-            for job in jobs:
+            await self._stop_jobs(jobs)
+
+    async def _stop_jobs(self, jobs: list[asyncio.Future]) -> None:
+        self.stopping.set()
+        if jobs:
+            _done, late = await asyncio.wait(jobs, timeout=JOBS_GRACE_SECONDS)
+            for job in late:
                 job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)  # none is left running when the hub closes
+
+    async def greeting(self) -> str:
+        """Who the operator is at this terminal, and what that means for the live database."""
+        role = await self.hub.role_of(CONSOLE_ROOM, self.sender)
+        prefix = self.hub.config.prefix
+        text = (f"Leaders Hub console — you are {self.sender} ({role.name.lower()}). "
+                f"Try {prefix}help; Ctrl-D quits.\n")
+        if role >= Role.COORDINATOR:
+            text += (f"Careful: this is the live database, and as {role.name.lower()} what you {prefix}share is "
+                     "published at once and moderation commands act for real.")
+        else:
+            text += (f"What you {prefix}share waits in the moderation queue. To act as an admin: "
+                     "leaders-hub console --user <an admin's Matrix id>.")
+        return text
 
     async def _repl(self, stdin: IO[str], stdout: IO[str]) -> None:
         interactive = stdin.isatty()
         if interactive:
-            print(f"Leaders Hub console — you are {self.sender}. Try {self.hub.config.prefix}help; Ctrl-D quits.",
-                  file=stdout)
-        loop = asyncio.get_running_loop()
+            print(await self.greeting(), file=stdout)
+        lines = _lines_of(stdin)
         pending: list[str] = []
         while True:
             if interactive:
                 print("> " if not pending else "… ", end="", file=stdout, flush=True)
-            line = await loop.run_in_executor(None, stdin.readline)
+            line = await lines.get()
             if not line:
                 break
             line = line.rstrip("\n")
@@ -110,3 +140,25 @@ class ConsoleTransport:
             for shown in await self.handle(text):
                 print(shown, file=stdout, flush=True)
                 print(file=stdout, flush=True)
+
+
+def _lines_of(stdin: IO[str]) -> asyncio.Queue:
+    """The lines of ``stdin``, read by a daemon thread; an empty string at the end of the input."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            try:
+                line = stdin.readline()
+            except (OSError, ValueError):  # closed under us
+                line = ""
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            except RuntimeError:  # the loop is gone: nobody is listening any more
+                return
+            if not line:
+                return
+
+    threading.Thread(target=read, name="console-stdin", daemon=True).start()
+    return queue

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.reply import Outgoing
+from bot.reply import Outgoing, md_code, md_escape
 from bot.router import Command, Role
 
 if TYPE_CHECKING:
@@ -41,6 +41,15 @@ class Transport(Protocol):
     async def edit_notice(self, room_id: str, event_id: str, markdown: str, key: str) -> str:
         """Replace the text of the bot's own notice ``event_id``; the same ``key`` never edits twice."""
         ...
+
+
+def room_label(transport: Transport, room_id: str) -> str:
+    """A room as people know it: its name (or alias, as the homeserver computes the display name) in
+    bold, its id only when it has neither."""
+    name = transport.room_display_name(room_id)
+    if not name or name == room_id or name == "Empty Room":
+        return md_code(room_id)
+    return f"**{md_escape(name)}**"
 
 
 @dataclass
@@ -85,6 +94,18 @@ class Context:
 
     def t(self, key: str, /, **params: Any) -> str:
         return self.hub.translator(self.lang, key, **params)
+
+    def room_label(self, room_id: str) -> str:
+        return room_label(self.transport, room_id)
+
+    def arg_name(self, name: str) -> str:
+        """An argument's name in the reader's language (``reason`` → ``powód``)."""
+        key = f"arg.{name}"
+        return self.t(key) if self.hub.translator.has(key) else name
+
+    def usage(self, command: Command) -> str:
+        """A command's usage line in the reader's language."""
+        return command.usage(self.prefix, self.arg_name, self.t("arg.options"))
 
     def reply(self, markdown: str, *, mentions: list[str] | None = None, extra: dict[str, Any] | None = None,
               room_id: str | None = None) -> None:

@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 import socket
+import sys
 from pathlib import Path
 
 from bot.config import load_config
@@ -51,7 +52,8 @@ async def _prepare_room(url: str, creds: dict[str, str]) -> str:
         return c
 
     logging.getLogger("nio").setLevel(logging.ERROR)  # an unknown alias on the first run is expected
-    hub, leader, moderator = await client("hub"), await client("leader"), await client("moderator")
+    hub, leader, moderator, admin = (await client("hub"), await client("leader"), await client("moderator"),
+                                     await client("admin"))
     try:
         resolved = await hub.room_resolve_alias(f"#{ROOM_ALIAS}:{SERVER}")
         if isinstance(resolved, RoomResolveAliasResponse):
@@ -59,16 +61,16 @@ async def _prepare_room(url: str, creds: dict[str, str]) -> str:
         else:
             created = await hub.room_create(
                 name="Leaders Hub — demo", alias=ROOM_ALIAS, topic="Try !help (or !pomoc)",
-                invite=[leader.user_id, moderator.user_id, f"@admin:{SERVER}"],
+                invite=[leader.user_id, moderator.user_id, admin.user_id],
                 power_level_override={"users": {moderator.user_id: 50}})
             if not isinstance(created, RoomCreateResponse):
                 raise RuntimeError(f"could not create the demo room: {created}")
             room_id = created.room_id
-        for member in (leader, moderator):
+        for member in (leader, moderator, admin):  # all three are members, as the greeting says
             await member.join(room_id)
         return room_id
     finally:
-        for c in (hub, leader, moderator):
+        for c in (hub, leader, moderator, admin):
             await c.logout()
             await c.close()
 
@@ -110,11 +112,28 @@ async def _load_starter_archive(config) -> int:
     async def work(session) -> int:
         if await ArchiveRepository(session).count():
             return 0
-        count, _ = await import_records(session, STARTER_ARCHIVE.name, STARTER_ARCHIVE.read_text(encoding="utf-8"))
+        # The starter archive is reviewed by the project: published, not queued.
+        count, _ = await import_records(session, STARTER_ARCHIVE.name, STARTER_ARCHIVE.read_text(encoding="utf-8"),
+                                        publish=True)
         await session.commit()
         return count
 
     return await _with_hub_session(config, work)
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be typed from here: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _command() -> str:
+    """How to run ``leaders-hub`` from here: the script beside this Python (``.venv/bin/leaders-hub``),
+    which is not on the PATH of a shell that did not activate the virtual environment."""
+    script = Path(sys.executable).parent / "leaders-hub"
+    return _shown(script) if script.exists() else "leaders-hub"
 
 
 def run_demo(directory: Path, port: int = 8008) -> int:
@@ -159,7 +178,7 @@ Leaders Hub demo is running.
     room:       #{ROOM_ALIAS}:{SERVER}  ({room_id}) — you are already a member
   Then type !help (or !pomoc) in the room.
   Health and metrics: http://127.0.0.1:{http_port or '<port in the log>'}/healthz  /metrics
-  Without any client: leaders-hub console -c {directory / 'config.toml'}
+  Without any client: {_command()} console -c {_shown(directory / 'config.toml')}
 Press Ctrl-C to stop the bot and the homeserver.
 """, flush=True)
         try:

@@ -80,3 +80,10 @@ def select_plural(lang: str, forms: Mapping[str, str], count: Any) -> str:
     except (TypeError, ValueError):
         category = "other"
     return forms.get(category) or forms.get("other") or next(iter(forms.values()))
+
+
+def number(value: Any, lang: str, fmt: str = "#,##0.##") -> str:
+    """A number as the reader's locale writes it (Polish ``1 234,5``, English ``1,234.5``), with Babel."""
+    from babel.numbers import format_decimal  # locale data: loaded when first needed, not at start
+
+    return format_decimal(value, format=fmt, locale=lang if lang in LANGUAGES else DEFAULT_LANGUAGE)

@@ -49,6 +49,15 @@ def md_escape(text: Any) -> str:
     return text.replace("\n", "  \n")
 
 
+CLIP = 60  # characters of a user's name or value echoed in a reply
+
+
+def clip(text: Any, limit: int = CLIP) -> str:
+    """A user's text cut to about ``limit`` characters (with …), for echoing it in a reply."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def md_code(text: Any) -> str:
     """Inline code that survives backticks inside the text."""
     text = str(text).replace("\n", " ")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 from bot.args import Invocation, Token, fold, parse_invocation
 from bot.errors import BadQuoting, CommandError, PermissionDenied, UnknownCommand, UsageError
-from bot.reply import md_code, md_escape
+from bot.reply import clip, md_code, md_escape
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -58,10 +58,11 @@ class Arg:
     choices: tuple[str, ...] = ()
     default: Any = None
 
-    def usage(self) -> str:
-        label = "|".join(self.choices) if self.choices else f"<{self.name}>"
+    def usage(self, name_of: Callable[[str], str] = str) -> str:
+        """``<name>``, ``<name…>`` or ``a|b``, bracketed when optional; ``name_of`` translates the name."""
+        label = "|".join(self.choices) if self.choices else f"<{name_of(self.name)}>"
         if self.rest and not self.choices:
-            label = f"<{self.name}…>"
+            label = f"<{name_of(self.name)}…>"
         return f"[{label}]" if self.optional else label
 
 
@@ -83,6 +84,8 @@ class Command:
     hidden: bool = False
     # The check chain of a privileged command (bot.checks.Chain): Hub._run asks it before the handler.
     checks: Any = None
+    # More for ``!help <command>`` than its usage line: ``fn(ctx) -> Markdown`` (e.g. the fields of !share).
+    details: Callable[[Any], str] | None = None
 
     @property
     def path(self) -> str:
@@ -115,10 +118,11 @@ class Command:
                 return sub
         return None
 
-    def usage(self, prefix: str) -> str:
-        parts = [f"{prefix}{self.path}"] + [a.usage() for a in self.args]
+    def usage(self, prefix: str, name_of: Callable[[str], str] = str, options: str = "[key=value …]") -> str:
+        """The usage line; ``name_of`` gives the arguments' names in the reader's language."""
+        parts = [f"{prefix}{self.path}"] + [a.usage(name_of) for a in self.args]
         if self.options:
-            parts.append("[key=value …]")
+            parts.append(options)
         return " ".join(parts)
 
 
@@ -207,7 +211,7 @@ class Router:
         word = invocation.tokens[0].text
         command = self.commands.get(fold(word))
         if command is None:
-            raise UnknownCommand(name=word, suggestion=self.suggest(word))
+            raise UnknownCommand(name=clip(word), suggestion=self.suggest(word))
         index = 1
         while command.subcommands and index < len(invocation.tokens):
             sub = command.find_sub(invocation.tokens[index].text)
@@ -263,7 +267,7 @@ def convert_args(command: Command, invocation: Invocation, start: int, ctx: "Con
         values.append(_convert(arg, positional[position].text, ctx))
     extra = positional[len(command.args):]
     if extra and not command.body:
-        raise UsageError("error.extra_arguments", words=md_code(" ".join(t.text for t in extra)))
+        raise UsageError("error.extra_arguments", words=md_code(clip(" ".join(t.text for t in extra))))
     if invocation.body and not command.body and not any(a.rest for a in command.args):
         raise UsageError("error.unexpected_lines")
     return values
@@ -282,7 +286,7 @@ def _convert(arg: Arg, raw: str, ctx: "Context") -> Any:
         for choice in arg.choices:
             if fold(choice) == folded:
                 return choice
-        raise UsageError("error.bad_choice", name=arg.name, value=md_code(raw),
+        raise UsageError("error.bad_choice", name=arg.name, value=md_code(clip(raw)),
                          choices=", ".join(md_code(c) for c in arg.choices))
     if arg.converter is None:
         return raw
@@ -291,7 +295,7 @@ def _convert(arg: Arg, raw: str, ctx: "Context") -> Any:
     except CommandError:
         raise
     except (ValueError, TypeError):
-        raise UsageError("error.bad_value", name=arg.name, value=md_code(raw)) from None
+        raise UsageError("error.bad_value", name=arg.name, value=md_code(clip(raw))) from None
 
 
 def integer(raw: str, _ctx: Any = None) -> int:

@@ -15,10 +15,10 @@ from bot.checks import Chain, record_action
 from bot.config import resolve_path
 from bot.context import Context
 from bot.errors import CommandError, NotFound, UsageError
-from bot.reply import md_code, md_escape
+from bot.reply import clip, md_code, md_escape
 from bot.router import Arg, CommandSet, Role
 from commands.moderation import mod
-from storage.archive import ArchiveRepository, record_of, title_of
+from storage.archive import ArchiveRepository, record_of, shown_text, shown_title
 from storage.models import Solution, utcnow
 from storage.search import FilterError, check_record, label, parse_query, resolve
 from storage.search.analyzer import use_lemma_cache
@@ -49,6 +49,22 @@ CATALOGUE = {
         "archive.share.needs_text": "Please describe the solution: add a `Problem:` or `Solution:` line (or `Description:`).",
         "archive.share.unknown_field": "I don't know the field “{field}”. Fields: {known}.",
         "archive.share.bad_value": "{field}: {reason}",
+        "archive.value.unknown": "{field}: I don't know {value}. Closest: {closest}. Every value: {command}.",
+        "archive.value.unknown_all": "{field}: I don't know {value}. Known values: {values}.",
+        "archive.record.invalid": "These fields have values I cannot keep: {fields}.",
+        "archive.edit.bad_number": "{field}: expected a whole number from 0 to 5, not {value}.",
+        "archive.fields.title": "**Values of the coded fields** — write the code or a label in either language; filters of {search} take the same:",
+        "archive.fields.kind": "**{name}** (`{field}:` in {share}, `{filter}:` in {search})",
+        "archive.fields.line": "`{code}` — {first} / {second}",
+        "archive.share.details": "After the title, one `Field: value` line each (English or Polish names, accents optional): {fields}. Lists are separated by commas. The values of {coded}: {command}.",
+        "archive.kind.group": "Target group",
+        "archive.kind.area": "Area",
+        "archive.kind.stage": "Stage",
+        "archive.kind.region": "Region",
+        "archive.kind.country": "Country",
+        "archive.kind.evidence": "Evidence",
+        "archive.kind.type": "Type",
+        "archive.kind.tag": "Tag",
         "archive.search.results": "**{total} result(s)** for {query} — page {page} of {pages}:",
         "archive.search.more": "Next page: {command}",
         "archive.search.none": "Nothing found for {query}.",
@@ -68,6 +84,10 @@ CATALOGUE = {
         "archive.solution.no_experiences": "No experiences yet: add yours with {command}.",
         "archive.solution.sources": "**Sources**",
         "archive.solution.status": "Status: {status}",
+        "archive.status.pending": "waiting for review",
+        "archive.status.approved": "published",
+        "archive.status.rejected": "rejected",
+        "archive.status.deleted": "removed",
         "archive.queue.empty": "The moderation queue is empty.",
         "archive.queue.title": "**Waiting for review ({count}):**",
         "archive.approved": "#{number} is published.",
@@ -116,6 +136,22 @@ CATALOGUE = {
         "archive.share.needs_text": "Opisz rozwiązanie: dodaj linię `Problem:` lub `Rozwiązanie:` (albo `Opis:`).",
         "archive.share.unknown_field": "Nie znam pola „{field}”. Pola: {known}.",
         "archive.share.bad_value": "{field}: {reason}",
+        "archive.value.unknown": "{field}: nie znam wartości {value}. Najbliższe: {closest}. Wszystkie wartości: {command}.",
+        "archive.value.unknown_all": "{field}: nie znam wartości {value}. Znane wartości: {values}.",
+        "archive.record.invalid": "Tych pól nie mogę zapisać z podanymi wartościami: {fields}.",
+        "archive.edit.bad_number": "{field}: oczekiwano liczby całkowitej od 0 do 5, a nie {value}.",
+        "archive.fields.title": "**Wartości pól kodowanych** — wpisz kod albo nazwę w dowolnym języku; filtry {search} przyjmują to samo:",
+        "archive.fields.kind": "**{name}** (`{field}:` w {share}, `{filter}:` w {search})",
+        "archive.fields.line": "`{code}` — {first} / {second}",
+        "archive.share.details": "Po tytule po jednej linii `Pole: wartość` (nazwy polskie lub angielskie, polskie znaki nieobowiązkowe): {fields}. Listy rozdzielaj przecinkami. Wartości pól {coded}: {command}.",
+        "archive.kind.group": "Grupa docelowa",
+        "archive.kind.area": "Obszar",
+        "archive.kind.stage": "Etap",
+        "archive.kind.region": "Region",
+        "archive.kind.country": "Kraj",
+        "archive.kind.evidence": "Dowody",
+        "archive.kind.type": "Typ",
+        "archive.kind.tag": "Tag",
         "archive.search.results": "**Wyniki: {total}** dla {query} — strona {page} z {pages}:",
         "archive.search.more": "Następna strona: {command}",
         "archive.search.none": "Nic nie znaleziono dla {query}.",
@@ -135,6 +171,10 @@ CATALOGUE = {
         "archive.solution.no_experiences": "Brak doświadczeń: dodaj swoje poleceniem {command}.",
         "archive.solution.sources": "**Źródła**",
         "archive.solution.status": "Stan: {status}",
+        "archive.status.pending": "czeka na przegląd",
+        "archive.status.approved": "opublikowane",
+        "archive.status.rejected": "odrzucone",
+        "archive.status.deleted": "usunięte",
         "archive.queue.empty": "Kolejka moderacji jest pusta.",
         "archive.queue.title": "**Czeka na przegląd ({count}):**",
         "archive.approved": "#{number} opublikowane.",
@@ -168,19 +208,26 @@ CATALOGUE = {
 
 commands = CommandSet("archive", CATALOGUE)
 
-# Field names a leader may type after !share (either language, accents optional) → record key.
-SHARE_FIELDS = {
-    "problem": "problem", "solution": "how_it_works", "rozwiazanie": "how_it_works",
-    "how it works": "how_it_works", "jak dziala": "how_it_works", "description": "description", "opis": "description",
-    "target group": "target_groups", "target groups": "target_groups", "group": "target_groups",
-    "grupa": "target_groups", "grupa docelowa": "target_groups", "grupy docelowe": "target_groups",
-    "area": "areas", "areas": "areas", "obszar": "areas", "obszary": "areas", "region": "region",
-    "stage": "stage", "etap": "stage", "evidence": "evidence_summary", "dowody": "evidence_summary",
-    "results": "results", "rezultaty": "results", "efekty": "results", "cost": "cost", "koszt": "cost",
-    "link": "sources", "links": "sources", "linki": "sources", "zrodlo": "sources", "source": "sources",
-    "tags": "tags", "tagi": "tags", "tag": "tags", "contact": "contact", "kontakt": "contact",
-    "country": "country", "kraj": "country",
-}
+# The fields of !share: record key, English name, Polish name, more names accepted (accents optional).
+FIELDS = (
+    ("problem", "Problem", "Problem"),
+    ("how_it_works", "Solution", "Rozwiązanie", "how it works", "jak działa"),
+    ("description", "Description", "Opis"),
+    ("target_groups", "Group", "Grupa", "target group", "target groups", "grupa docelowa", "grupy docelowe"),
+    ("areas", "Area", "Obszar", "areas", "obszary"),
+    ("stage", "Stage", "Etap"),
+    ("region", "Region", "Region"),
+    ("country", "Country", "Kraj"),
+    ("evidence_summary", "Evidence", "Dowody"),
+    ("results", "Results", "Rezultaty", "efekty"),
+    ("cost", "Cost", "Koszt"),
+    ("sources", "Link", "Linki", "links", "źródło", "source"),
+    ("tags", "Tags", "Tagi", "tag"),
+    ("contact", "Contact", "Kontakt"),
+)
+SHARE_FIELDS = {re.sub(r"\s+", " ", fold(name)): key for key, *names in FIELDS for name in names}
+CODED = (("group", "target_groups"), ("area", "areas"), ("stage", "stage"))  # filter kind, record key
+FIELDS_WORDS = ("fields", "pola", "values", "wartosci")  # `!share fields`, `!szukaj pola`
 EDITABLE = {"title", "title_en", "title_pl", "description", "problem", "how_it_works", "results", "region",
             "stage", "target_groups", "areas", "tags", "evidence_level", "evidence_summary", "country", "scale"}
 RECOMMENDED = ("problem", "how_it_works", "target_groups", "areas", "stage")
@@ -273,8 +320,23 @@ def _labels(kind: str, codes: Any, lang: str) -> str:
     return ", ".join(label(kind, c, lang) for c in codes if c)
 
 
+def _mark(ctx: Context, lang: str | None) -> str:
+    """A small mark after a text that is not in the reader's language: `` (en)``."""
+    return f" ({md_escape(lang)})" if lang and lang != ctx.lang else ""
+
+
+def _title(ctx: Context, record: dict[str, Any]) -> str:
+    title, lang = shown_title(record, ctx.lang)
+    return md_escape(title) + _mark(ctx, lang)
+
+
+def _text(ctx: Context, record: dict[str, Any], key: str) -> str:
+    text, lang = shown_text(record, key, ctx.lang)
+    return md_escape(text) + _mark(ctx, lang) if text else ""
+
+
 def _line(ctx: Context, number: int, record: dict[str, Any], snippet: str | None = None) -> str:
-    title = md_escape(title_of(record, ctx.lang))
+    title = _title(ctx, record)
     meta = [m for m in (_labels("stage", record.get("stage"), ctx.lang) if record.get("stage") else "",
                         md_escape(record.get("region") or record.get("country") or "")) if m]
     text = f"**#{number}** {title}" + (f" — {' · '.join(meta)}" if meta else "")
@@ -290,10 +352,86 @@ def _resolve_ref(ref: str) -> str:
 async def _solution(ctx: Context, ref: str, published: bool = True) -> Solution:
     row = await ArchiveRepository(ctx.session).get(_resolve_ref(ref))
     if row is None or row.status == "deleted":
-        raise NotFound("archive.no_solution", ref=md_code(ref))
+        raise NotFound("archive.no_solution", ref=md_code(clip(ref)))
     if published and row.status != "approved" and ctx.role < Role.MODERATOR and row.author != ctx.sender:
         raise NotFound("archive.not_published", number=row.number)
     return row
+
+
+# ----- fields and their values -------------------------------------------------------------------
+
+POLISH_NAMES = {"share": "dodaj", "search": "szukaj", "fields": "pola"}
+
+
+def _cmd(ctx: Context, *words: str) -> str:
+    """A command as the reader would type it: ``!dodaj pola`` for Polish readers, ``!share fields``."""
+    return md_code(ctx.prefix + " ".join(POLISH_NAMES.get(w, w) if ctx.lang == "pl" else w for w in words))
+
+
+def _field_name(ctx: Context, names: list[str]) -> str:
+    """A field as the reader would write it, with its name in the other language: `Grupa` (`Group`)."""
+    en, pl = names[0], names[1]
+    first, second = (pl, en) if ctx.lang == "pl" else (en, pl)
+    return md_code(first) + (f" ({md_code(second)})" if second != first else "")
+
+
+def _value_label(ctx: Context, kind: str, code: str) -> str:
+    shown = label(kind, code, ctx.lang)
+    return f"{md_escape(shown)} ({md_code(code)})" if shown != code else md_code(code)
+
+
+def _all_values(kind: str) -> list[str]:
+    from storage.search.taxonomy import AREAS, RECORD_TYPES, STAGES, TARGET_GROUPS
+
+    terms = {"group": TARGET_GROUPS, "area": AREAS, "stage": STAGES, "type": RECORD_TYPES}.get(kind)
+    if terms is not None:
+        return list(terms)
+    return ["0", "1", "2", "3", "4", "5"] if kind == "evidence" else []
+
+
+def _unknown_value(ctx: Context, error: FilterError, field: str, command: str = "share") -> CommandError:
+    """A value the taxonomy does not know: the closest ones (or every one), in the reader's language."""
+    value = md_code(clip(error.value))
+    listed = _cmd(ctx, command, "fields")
+    if error.suggestions:
+        return CommandError("archive.value.unknown", field=field, value=value, command=listed,
+                            closest=", ".join(_value_label(ctx, error.key, code) for code in error.suggestions))
+    values = _all_values(error.key)
+    if values:
+        return CommandError("archive.value.unknown_all", field=field, value=value,
+                            values=", ".join(_value_label(ctx, error.key, code) for code in values))
+    return CommandError("archive.value.unknown_all", field=field, value=value, values=listed)
+
+
+def _check(record: dict[str, Any]) -> None:
+    """The record against the archive's codes; what is wrong is named by its fields."""
+    problems = check_record(record)
+    if problems:
+        fields = dict.fromkeys(problem.split(":", 1)[0] for problem in problems)
+        raise CommandError("archive.record.invalid", fields=", ".join(md_code(f) for f in fields))
+
+
+def _values_text(ctx: Context) -> str:
+    """``!share fields`` / ``!search fields``: every code of the coded fields with both labels."""
+    other = "en" if ctx.lang == "pl" else "pl"
+    share, search = _cmd(ctx, "share"), _cmd(ctx, "search")
+    lines = [ctx.t("archive.fields.title", search=search)]
+    names = {key: names for key, *names in FIELDS}
+    for kind, key in CODED:
+        field = names[key][1 if ctx.lang == "pl" else 0]
+        lines += ["", ctx.t("archive.fields.kind", name=ctx.t(f"archive.kind.{kind}"), field=field, share=share,
+                            filter=kind if ctx.lang == "en" else field.lower(), search=search)]
+        lines += ["- " + ctx.t("archive.fields.line", code=code, first=md_escape(label(kind, code, ctx.lang)),
+                               second=md_escape(label(kind, code, other))) for code in _all_values(kind)]
+    return "\n".join(lines)
+
+
+def _share_details(ctx: Context) -> str:
+    """What ``!help share`` adds to the usage: the fields in both languages and where their values are."""
+    names = {key: names for key, *names in FIELDS}
+    coded = ", ".join(md_code(names[key][1 if ctx.lang == "pl" else 0]) for _, key in CODED)
+    return ctx.t("archive.share.details", fields=", ".join(_field_name(ctx, n) for _, *n in FIELDS), coded=coded,
+                 command=_cmd(ctx, "share", "fields"))
 
 
 # ----- share ----------------------------------------------------------------------------------
@@ -309,8 +447,8 @@ def _parse_share(ctx: Context, text: str) -> dict[str, Any]:
         match = re.match(r"^\s*([^:]{1,40}):\s*(.*)$", line)
         key = SHARE_FIELDS.get(re.sub(r"\s+", " ", fold(match.group(1)).strip())) if match else None
         if match and key is None and not current:
-            raise CommandError("archive.share.unknown_field", field=md_escape(match.group(1)),
-                               known=", ".join(sorted({k for k in SHARE_FIELDS if " " not in k})[:24]))
+            raise CommandError("archive.share.unknown_field", field=md_escape(clip(match.group(1))),
+                               known=", ".join(_field_name(ctx, names) for _, *names in FIELDS))
         if key is None:
             if current and line.strip():  # a continuation of the previous field
                 record[current] = (record[current] + "\n" + line.strip()) if isinstance(record[current], str) \
@@ -321,8 +459,7 @@ def _parse_share(ctx: Context, text: str) -> dict[str, Any]:
         try:
             record[key] = _field_value(key, value)
         except FilterError as exc:
-            raise CommandError("archive.share.bad_value", field=md_escape(match.group(1)),
-                               reason=md_escape(str(exc))) from None
+            raise _unknown_value(ctx, exc, md_escape(match.group(1).strip())) from None
     if not record.get("description"):
         parts = [record.get("problem"), record.get("how_it_works")]
         if not any(parts):
@@ -353,21 +490,24 @@ def _field_value(key: str, value: str) -> Any:
     if key == "contact":
         return {"email": value} if "@" in value and " " not in value else {"name": value}
     if key == "country":
-        return value.upper()
+        return resolve("country", value)
     return value
 
 
 @commands.command("share", aliases=("dodaj", "udostepnij"), role=Role.LEADER, args=[Arg("title", rest=True)])
 async def share(ctx: Context, title: str) -> None:
+    if fold(title.strip()) in FIELDS_WORDS:
+        ctx.reply(_values_text(ctx))
+        return
     record = _parse_share(ctx, title)
     record["stage_history"] = [{"stage": record["stage"], "date": utcnow().date().isoformat(),
                                 "note": "shared"}] if record.get("stage") else []
-    problems = check_record(record)
-    if problems:
-        raise CommandError("archive.share.bad_value", field="", reason=md_escape("; ".join(problems)))
+    _check(record)
     trusted = ctx.role >= Role.COORDINATOR
+    decisions = [{"status": "approved", "by": ctx.sender, "at": utcnow().isoformat(timespec="seconds"),
+                  "reason": "trusted author"}] if trusted else []
     row = await ArchiveRepository(ctx.session).add(record, "approved" if trusted else "pending", ctx.sender,
-                                                   ctx.room_id)
+                                                   ctx.room_id, decisions)
     lines = [ctx.t("archive.share.saved_published" if trusted else "archive.share.saved_pending", number=row.number),
              "", ctx.t("archive.share.understood"), _line(ctx, row.number, record)]
     for key in ("problem", "how_it_works", "target_groups", "areas", "region", "cost", "tags"):
@@ -380,6 +520,9 @@ async def share(ctx: Context, title: str) -> None:
     if trusted:
         number = row.number
         ctx.after_commit.append(lambda: _publish(ctx.hub, number, record))
+
+
+share.details = _share_details
 
 
 async def _publish(hub, number: int, record: dict[str, Any]) -> None:
@@ -406,8 +549,8 @@ async def _show_page(ctx: Context, service: ArchiveIndex, query: str, filters: d
     try:
         result = service.index.search(query, filters, offset, PAGE)
     except FilterError as exc:
-        raise CommandError("archive.share.bad_value", field="", reason=md_escape(str(exc))) from None
-    shown = md_code(" ".join([query] + [f"{k}:{v}" for k, vs in filters.items() for v in vs]).strip())
+        raise _unknown_value(ctx, exc, ctx.t(f"archive.kind.{exc.key}"), "search") from None
+    shown = md_code(clip(" ".join([query] + [f"{k}:{v}" for k, vs in filters.items() for v in vs]).strip()))
     if result.total == 0:
         lines = [ctx.t("archive.search.none", query=shown)]
         suggestion = service.index.suggest(query, filters)
@@ -437,6 +580,9 @@ async def search(ctx: Context, query: str | None) -> None:
     if not query or not query.strip():
         ctx.reply(ctx.t("archive.search.empty", example=md_code(f"{ctx.prefix}search bezdomność group:seniors")))
         return
+    if fold(query.strip()) in FIELDS_WORDS:
+        ctx.reply(_values_text(ctx))
+        return
     parsed = parse_query(query)
     service = await archive_index(ctx.hub)
     await _show_page(ctx, service, parsed.words, parsed.filters, 0)
@@ -460,16 +606,16 @@ async def more(ctx: Context) -> None:
 async def solution(ctx: Context, id: str) -> None:
     row = await _solution(ctx, id)
     record = record_of(row)
-    lines = [f"**#{row.number} {md_escape(title_of(record, ctx.lang))}**"]
-    if title_of(record, ctx.lang) != record.get("title_original"):
-        lines.append(f"_{md_escape(record.get('title_original'))}_")
+    lines = [f"**#{row.number} {_title(ctx, record)}**"]
+    if shown_title(record, ctx.lang)[0] != record.get("title_original") and record.get("title_original"):
+        lines.append(f"_{md_escape(record['title_original'])}_{_mark(ctx, record.get('original_language'))}")
     if row.status != "approved":
-        lines.append(ctx.t("archive.solution.status", status=row.status))
+        lines.append(ctx.t("archive.solution.status", status=ctx.t(f"archive.status.{row.status}")))
     lines.append("")
-    lines.append(md_escape(record.get("description", "")))
+    lines.append(_text(ctx, record, "description"))
     for key in ("problem", "how_it_works", "results"):
-        if record.get(key):
-            lines += ["", f"**{ctx.t('archive.label.' + key)}:** {md_escape(record[key])}"]
+        if shown_text(record, key, ctx.lang)[0]:
+            lines += ["", f"**{ctx.t('archive.label.' + key)}:** {_text(ctx, record, key)}"]
     facts = []
     for key, kind in (("target_groups", "group"), ("areas", "area"), ("stage", "stage")):
         if record.get(key):
@@ -553,13 +699,11 @@ async def _audit(ctx: Context, action: str, row: Solution, reason: str | None = 
          feature="archive", checks=Chain("archive.approve"))
 async def approve(ctx: Context, id: str) -> None:
     row = await _solution(ctx, id, published=False)
-    row.status, row.updated_at = "approved", utcnow()
+    ArchiveRepository.decide(row, "approved", ctx.sender)
     record = record_of(row)
     await _audit(ctx, "archive.approve", row)
     ctx.reply(ctx.t("archive.approved", number=row.number))
-    if row.author and row.room_id and row.room_id != ctx.room_id:
-        ctx.reply(ctx.t("archive.approved_author", author=row.author, number=row.number,
-                        title=md_escape(row.title)), mentions=[row.author], room_id=row.room_id)
+    await _tell_author(ctx, row, "archive.approved_author")
     number = row.number
     ctx.after_commit.append(lambda: _publish(ctx.hub, number, record))
 
@@ -568,15 +712,23 @@ async def approve(ctx: Context, id: str) -> None:
          feature="archive", checks=Chain("archive.reject"))
 async def reject(ctx: Context, id: str, reason: str) -> None:
     row = await _solution(ctx, id, published=False)
-    row.status, row.reject_reason, row.updated_at = "rejected", reason, utcnow()
+    ArchiveRepository.decide(row, "rejected", ctx.sender, reason)
     await _audit(ctx, "archive.reject", row, reason)
     ctx.reply(ctx.t("archive.rejected", number=row.number))
-    if row.author:
-        ctx.reply(ctx.t("archive.rejected_author", author=row.author, number=row.number,
-                        title=md_escape(row.title), reason=md_escape(reason)),
-                  mentions=[row.author], room_id=row.room_id if row.room_id != ctx.room_id else None)
+    await _tell_author(ctx, row, "archive.rejected_author", reason=md_escape(reason))
     record_id = row.record_id
     ctx.after_commit.append(lambda: _unpublish(ctx.hub, record_id))
+
+
+async def _tell_author(ctx: Context, row: Solution, key: str, **params: Any) -> None:
+    """The author hears of a decision in their own language, in the room where they shared it
+    (mentioned there; here when that room is not known)."""
+    if not row.author or row.author == ctx.sender:
+        return
+    lang = await ctx.hub.language_of(row.author)
+    title, _ = shown_title(record_of(row), lang)
+    text = ctx.hub.translator(lang, key, author=row.author, number=row.number, title=md_escape(title), **params)
+    ctx.reply(text, mentions=[row.author], room_id=row.room_id if row.room_id != ctx.room_id else None)
 
 
 async def _unpublish(hub, record_id: str) -> None:
@@ -593,22 +745,22 @@ async def edit(ctx: Context, id: str) -> None:
     for key, value in ctx.options.items():
         target = "title_original" if key == "title" else key
         if key not in EDITABLE:
-            raise CommandError("archive.edit.unknown_key", key=md_escape(key), known=", ".join(sorted(EDITABLE)))
+            raise CommandError("archive.edit.unknown_key", key=md_escape(clip(key)), known=", ".join(sorted(EDITABLE)))
         try:
-            if key in ("target_groups", "areas", "stage", "tags"):
+            if key in ("target_groups", "areas", "stage", "tags", "country"):
                 record[target] = _field_value(key, value)
             elif key == "evidence_level":
                 record[target] = int(value)
             else:
                 record[target] = value
-        except (FilterError, ValueError) as exc:
-            raise CommandError("archive.share.bad_value", field=md_escape(key), reason=md_escape(str(exc))) from None
+        except FilterError as exc:
+            raise _unknown_value(ctx, exc, md_code(key)) from None
+        except ValueError:
+            raise CommandError("archive.edit.bad_number", field=md_code(key), value=md_code(clip(value))) from None
         if key == "stage":
             record.setdefault("stage_history", []).append({"stage": record["stage"],
                                                            "date": utcnow().date().isoformat(), "note": "edited"})
-    problems = check_record(record)
-    if problems:
-        raise CommandError("archive.share.bad_value", field="", reason=md_escape("; ".join(problems)))
+    _check(record)
     await ArchiveRepository(ctx.session).save(row, record)
     await _audit(ctx, "archive.edit", row, json.dumps(ctx.options, ensure_ascii=False))
     ctx.reply(ctx.t("archive.edited", number=row.number, fields=", ".join(md_code(k) for k in ctx.options)))
@@ -621,7 +773,7 @@ async def edit(ctx: Context, id: str) -> None:
          feature="archive", checks=Chain("archive.delete"))
 async def delete(ctx: Context, id: str) -> None:
     row = await _solution(ctx, id, published=False)
-    row.status, row.updated_at = "deleted", utcnow()
+    ArchiveRepository.decide(row, "deleted", ctx.sender)
     await _audit(ctx, "archive.delete", row)
     ctx.reply(ctx.t("archive.deleted", number=row.number))
     record_id = row.record_id

@@ -6,8 +6,8 @@ import time
 
 from bot.args import fold
 from bot.context import Context
-from bot.i18n import LANGUAGES
-from bot.reply import md_code, md_escape
+from bot.i18n import LANGUAGES, number
+from bot.reply import clip, md_code, md_escape
 from bot.router import Arg, Command, CommandSet, Role
 from storage.runtime import SettingsRepository
 
@@ -28,6 +28,7 @@ CATALOGUE = {
         "core.whoami.help": "who you are to the bot in this room: your role and language",
         "core.whoami.text": "You are {user}; your role in this room: **{role}**; language: {lang}.",
         "core.status.help": "the bot's state: uptime, leader rooms, commands handled, sync lag",
+        "core.status.uptime": "{h} h {m} min {s} s",
         "core.status.text": "Up for {uptime}; serving {rooms} leader room(s); {handled} command(s) handled since start; last sync {lag} s ago.",
         "core.status.crypto_ready": "Encryption: identity {master}, this device signed by it; recovery key in {where}.",
         "core.status.crypto_problem": "Encryption: **this device is not signed** (identity {master}): {problem}",
@@ -57,6 +58,7 @@ CATALOGUE = {
         "core.whoami.help": "kim jesteś dla bota w tym pokoju: Twoja rola i język",
         "core.whoami.text": "Jesteś {user}; Twoja rola w tym pokoju: **{role}**; język: {lang}.",
         "core.status.help": "stan bota: czas działania, pokoje liderów, obsłużone polecenia, opóźnienie synchronizacji",
+        "core.status.uptime": "{h} godz. {m} min {s} s",
         "core.status.text": "Działam od {uptime}; obsługuję pokoje liderów: {rooms}; obsłużone polecenia od startu: {handled}; ostatnia synchronizacja {lag} s temu.",
         "core.status.crypto_ready": "Szyfrowanie: tożsamość {master}, to urządzenie jest nią podpisane; klucz odzyskiwania: {where}.",
         "core.status.crypto_problem": "Szyfrowanie: **to urządzenie nie jest podpisane** (tożsamość {master}): {problem}",
@@ -108,13 +110,15 @@ async def help_(ctx: Context, command: str | None) -> None:
             break
         target = sub
     if target is None:
-        ctx.reply(ctx.t("core.help.unknown", name=md_code(words[0]), help=md_code(ctx.prefix + "help")))
+        ctx.reply(ctx.t("core.help.unknown", name=md_code(clip(words[0])), help=md_code(ctx.prefix + "help")))
         return
     lines = [f"{md_code(ctx.prefix + target.path)} — {ctx.t(target.key + '.help')}",
-             "", ctx.t("core.help.usage", usage=md_code(target.usage(ctx.prefix)))]
+             "", ctx.t("core.help.usage", usage=md_code(ctx.usage(target)))]
     if target.aliases:
         lines.append(ctx.t("core.help.aliases", aliases=", ".join(md_code(ctx.prefix + a) for a in target.aliases)))
     lines.append(ctx.t("core.help.role", role=ctx.t(target.role.key)))
+    if target.details is not None:
+        lines += ["", target.details(ctx)]
     subs = [s for s in target.subcommands.values() if not s.hidden]
     if subs:
         lines.append(ctx.t("core.help.subcommands"))
@@ -155,9 +159,10 @@ async def status(ctx: Context) -> None:
     handled = sum(sample.value for metric in hub.metrics.commands.collect() for sample in metric.samples
                   if sample.name.endswith("_total"))
     lag = hub.metrics.last_sync
-    lag_s = f"{time.monotonic() - lag:.1f}" if lag else "—"
-    text = ctx.t("core.status.text", uptime=f"{uptime // 3600}h {uptime % 3600 // 60}m {uptime % 60}s",
-                 rooms=len(ctx.transport.leader_rooms), handled=int(handled), lag=lag_s)
+    lag_s = number(time.monotonic() - lag, ctx.lang, "0.0") if lag else "—"
+    text = ctx.t("core.status.text", uptime=ctx.t("core.status.uptime", h=uptime // 3600, m=uptime % 3600 // 60,
+                                                  s=uptime % 60),
+                 rooms=len(ctx.transport.leader_rooms), handled=number(int(handled), ctx.lang), lag=lag_s)
     ctx.reply(text + "\n" + _encryption_line(ctx))
 
 

@@ -2,8 +2,14 @@
 
 A record is kept whole as JSON (unknown fields too), so import → export → import
 loses nothing. CSV has one column per field: text as written, lists of plain
-values joined with ``;`` (as archive.md asks), anything else (numbers, objects,
+values joined with ``;`` (see docs/archive.md), anything else (numbers, objects,
 lists of objects or of values containing ``;``) as JSON in the cell.
+
+The moderation state travels with each exported record as one more field, ``moderation``
+(status, author, room, the decisions: who decided what, when and why), and an import
+restores it: a rejected or pending solution stays unpublished in the new database. A record
+without it is imported as pending (waiting in the moderation queue), unless the operator
+says the whole file is reviewed (``publish=True``).
 """
 
 from __future__ import annotations
@@ -23,12 +29,15 @@ from storage.search import check_record
 # Fields whose CSV cell is a ;-separated list.
 LIST_FIELDS = {"target_groups", "areas", "tags", "organisations", "funding", "sdgs"}
 # Fields that hold whole numbers or objects: their CSV cell is JSON.
-JSON_FIELDS = {"evidence_level", "cost", "contact", "sources", "stage_history", "experiences", "adopters"}
+JSON_FIELDS = {"evidence_level", "cost", "contact", "sources", "stage_history", "experiences", "adopters",
+               "moderation"}
 FIRST_COLUMNS = ["id", "record_type", "title_original", "original_language", "title_en", "title_pl", "description",
                  "description_lang", "problem", "how_it_works", "results", "transfer_conditions",
                  "evidence_summary", "target_groups", "areas", "country", "region", "scale", "stage",
                  "stage_history", "evidence_level", "cost", "organisations", "programme", "funding", "years",
-                 "status", "sdgs", "sources", "contact", "tags", "experiences", "adopters"]
+                 "status", "sdgs", "sources", "contact", "tags", "experiences", "adopters", "moderation"]
+MODERATION = "moderation"  # the exported moderation state of a record (not part of the record kept)
+STATUSES = ("pending", "approved", "rejected")
 
 
 @dataclass
@@ -50,6 +59,31 @@ class ImportError_(Exception):
 
 def title_of(record: dict[str, Any], lang: str = "pl") -> str:
     return record.get(f"title_{lang}") or record.get("title_original") or record.get("title_en") or ""
+
+
+HUB_LANGUAGES = ("pl", "en")
+
+
+def shown_title(record: dict[str, Any], lang: str) -> tuple[str, str | None]:
+    """The title for a reader of ``lang`` and the language it is in: the reader's translation, else the
+    original when it is in the reader's language, else the hub's other language, else the original."""
+    original, original_lang = record.get("title_original") or "", record.get("original_language")
+    if record.get(f"title_{lang}"):
+        return record[f"title_{lang}"], lang
+    if original and original_lang == lang:
+        return original, lang
+    for other in HUB_LANGUAGES:
+        if other != lang and record.get(f"title_{other}"):
+            return record[f"title_{other}"], other
+    return original or title_of(record, lang), original_lang
+
+
+def shown_text(record: dict[str, Any], key: str, lang: str) -> tuple[str, str | None]:
+    """A text field (``description``, ``problem``…) for a reader of ``lang`` and the language it is in:
+    ``<key>_<lang>`` where the record has it, else the field as written (in ``description_lang``)."""
+    if record.get(f"{key}_{lang}"):
+        return record[f"{key}_{lang}"], lang
+    return record.get(key) or "", record.get("description_lang") or record.get("original_language")
 
 
 # ----- files ---------------------------------------------------------------------------------
@@ -132,6 +166,22 @@ def parse_file(name: str, data: str) -> list[tuple[int, Any]]:
     raise ImportError_([ImportProblem(0, None, "the file must end in .json or .csv")])
 
 
+def check_moderation(value: Any) -> list[str]:
+    """Problems of an exported ``moderation`` block (empty list = valid)."""
+    if not isinstance(value, dict):
+        return ["moderation: expected an object"]
+    problems = []
+    if value.get("status") not in STATUSES:
+        problems.append(f"moderation.status: expected one of {', '.join(STATUSES)}")
+    for key in ("author", "room_id", "reason", "shared_at", "updated_at"):
+        if value.get(key) is not None and not isinstance(value[key], str):
+            problems.append(f"moderation.{key}: expected text")
+    decisions = value.get("decisions", [])
+    if not isinstance(decisions, list) or not all(isinstance(d, dict) for d in decisions):
+        problems.append("moderation.decisions: expected a list of objects")
+    return problems
+
+
 def validate(items: list[tuple[int, Any]]) -> tuple[list[tuple[int, dict]], list[ImportProblem]]:
     good, problems, seen = [], [], set()
     for position, record in items:
@@ -142,6 +192,8 @@ def validate(items: list[tuple[int, Any]]) -> tuple[list[tuple[int, dict]], list
             problems.append(ImportProblem(position, None, "is not an object"))
             continue
         reasons = check_record(record)
+        if MODERATION in record:
+            reasons += check_moderation(record[MODERATION])
         record_id = record.get("id") if isinstance(record.get("id"), str) else None
         if record_id and record_id in seen:
             reasons.append("id: given twice in the file")
@@ -168,9 +220,9 @@ class ArchiveRepository:
         return await self.session.scalar(select(Solution).where(Solution.record_id == text))
 
     async def add(self, record: dict[str, Any], status: str, author: str | None = None,
-                  room_id: str | None = None) -> Solution:
+                  room_id: str | None = None, decisions: list[dict[str, Any]] | None = None) -> Solution:
         row = Solution(record_id=record.get("id") or "", title=title_of(record), record="{}", status=status,
-                       author=author, room_id=room_id)
+                       author=author, room_id=room_id, decisions=json.dumps(decisions or [], ensure_ascii=False))
         self.session.add(row)
         await self.session.flush()
         if not record.get("id"):
@@ -178,6 +230,18 @@ class ArchiveRepository:
             row.record_id = record["id"]
         row.record = json.dumps(record, ensure_ascii=False)
         return row
+
+    @staticmethod
+    def decide(row: Solution, status: str, by: str, reason: str | None = None) -> None:
+        """A moderator's decision: the new status, and who decided it, when and why, kept for export."""
+        now = utcnow()
+        decision = {"status": status, "by": by, "at": now.isoformat(timespec="seconds")}
+        if reason:
+            decision["reason"] = reason
+        row.status, row.updated_at = status, now
+        if status == "rejected":
+            row.reject_reason = reason
+        row.decisions = json.dumps(decisions_of(row) + [decision], ensure_ascii=False)
 
     async def save(self, row: Solution, record: dict[str, Any]) -> None:
         row.record = json.dumps(record, ensure_ascii=False)
@@ -218,9 +282,55 @@ def record_of(row: Solution) -> dict[str, Any]:
     return json.loads(row.record)
 
 
+def decisions_of(row: Solution) -> list[dict[str, Any]]:
+    return json.loads(row.decisions) if row.decisions else []
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment is not None else None
+
+
+def moderation_of(row: Solution) -> dict[str, Any]:
+    """The moderation state of a stored solution, as export writes it."""
+    state: dict[str, Any] = {"status": row.status}
+    for key, value in (("author", row.author), ("room_id", row.room_id), ("reason", row.reject_reason),
+                       ("shared_at", _iso(row.created_at)), ("updated_at", _iso(row.updated_at))):
+        if value is not None:
+            state[key] = value
+    state["decisions"] = decisions_of(row)
+    return state
+
+
+def _moment(text: Any):
+    from datetime import datetime, timezone
+
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+async def _add_imported(repo: ArchiveRepository, record: dict[str, Any], default_status: str) -> Solution:
+    state = record.pop(MODERATION, None) or {}
+    row = await repo.add(record, state.get("status") or default_status, state.get("author"), state.get("room_id"),
+                         state.get("decisions"))
+    row.reject_reason = state.get("reason")
+    for column, key in (("created_at", "shared_at"), ("updated_at", "updated_at")):
+        moment = _moment(state.get(key))
+        if moment is not None:
+            setattr(row, column, moment)
+    return row
+
+
 async def import_records(session: AsyncSession, name: str, data: str, skip_invalid: bool = False,
-                         status: str = "approved") -> tuple[int, list[ImportProblem]]:
-    """Import a file: all or nothing unless ``skip_invalid``; ids already stored are problems too."""
+                         publish: bool = False) -> tuple[int, list[ImportProblem]]:
+    """Import a file: all or nothing unless ``skip_invalid``; ids already stored are problems too.
+
+    Each record keeps the moderation state it was exported with; one without it waits in the
+    moderation queue (pending), or is published when ``publish`` (a file the operator reviewed)."""
     good, problems = validate(parse_file(name, data))
     repo = ArchiveRepository(session)
     taken = await repo.existing_ids(r["id"] for _, r in good if r.get("id"))
@@ -233,13 +343,14 @@ async def import_records(session: AsyncSession, name: str, data: str, skip_inval
     if problems and not skip_invalid:
         raise ImportError_(sorted(problems, key=lambda p: p.position))
     for record in kept:
-        await repo.add(record, status)
+        await _add_imported(repo, record, "approved" if publish else "pending")
     return len(kept), sorted(problems, key=lambda p: p.position)
 
 
 async def export_records(session: AsyncSession, name: str) -> tuple[str, int]:
+    """Every solution not deleted, each with its moderation state (see the module docstring)."""
     rows = await ArchiveRepository(session).all()
-    records = [record_of(row) for row in rows]
+    records = [{**record_of(row), MODERATION: moderation_of(row)} for row in rows]
     if name.lower().endswith(".csv"):
         return dump_csv(records), len(records)
     if name.lower().endswith(".json"):

@@ -180,7 +180,7 @@ class Announcement(Base):
 
 
 class Solution(Base):
-    """A shared solution of the archive. ``record`` is the whole archive.md record as JSON,
+    """A shared solution of the archive. ``record`` is the whole record (docs/archive.md) as JSON,
     unknown fields included, so an import → export round trip loses nothing."""
 
     __tablename__ = "solutions"
@@ -188,12 +188,14 @@ class Solution(Base):
     record_id: Mapped[str] = mapped_column(String(255), unique=True)
     title: Mapped[str] = mapped_column(Text)
     record: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|approved|rejected
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|approved|rejected|deleted
     author: Mapped[str | None] = mapped_column(String(255), nullable=True)
     room_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     reject_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # JSON list of the moderation decisions, oldest first: {"status", "by", "at", "reason"}.
+    decisions: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Experience(Base):

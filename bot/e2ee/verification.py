@@ -19,7 +19,6 @@ Element's Rust crypto uses) for the curve25519 exchange and the HKDF/HMAC of the
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging

@@ -16,7 +16,7 @@ from bot.reply import md_code
 from bot.router import Arg, CommandSet, integer
 from storage.calculator import ScenarioRepository
 
-from .chart import render_chart
+from .chart import render_chart, render_tornado
 from .engine import CalcError, compute, sensitivity
 from .messages import CATALOGUE as ENGINE_CATALOGUE
 from .report import render_model, render_models, render_result, render_sensitivity
@@ -52,9 +52,9 @@ CATALOGUE = {lang: {**ENGINE_CATALOGUE[lang], **CHAT_CATALOGUE[lang]} for lang i
 commands = CommandSet("calculator", CATALOGUE)
 
 
-def _calc_error(error: CalcError) -> CommandError:
+def _calc_error(ctx: Context, error: CalcError) -> CommandError:
     """The engine's own error, with its message key, through the router's one error path."""
-    return CommandError(error.message_key, **error.params)
+    return CommandError(error.message_key, **error.shown_params(ctx.lang))
 
 
 async def _compute_and_reply(ctx: Context, model: str, overrides: dict[str, str], save: bool,
@@ -69,7 +69,7 @@ async def _compute_and_reply(ctx: Context, model: str, overrides: dict[str, str]
     try:
         scenario, result, text, chart = await asyncio.to_thread(work)
     except CalcError as error:
-        raise _calc_error(error) from None
+        raise _calc_error(ctx, error) from None
     if save:
         row = await ScenarioRepository(ctx.session).save(ctx.sender, ctx.room_id, scenario.model_id or model,
                                                           dict(scenario.overrides), result.npv)
@@ -95,7 +95,7 @@ async def calc_show(ctx: Context, model: str) -> None:
     try:
         ctx.reply(render_model(model, ctx.lang, ctx.hub.translator))
     except CalcError as error:
-        raise _calc_error(error) from None
+        raise _calc_error(ctx, error) from None
 
 
 @calc.sub("scenario", aliases=("scenariusz",), args=[Arg("number", converter=integer)])
@@ -114,9 +114,13 @@ async def calc_sensitivity(ctx: Context, model: str) -> None:
 
     def work():
         scenario = scenario_from_model(model, ctx.options)
-        return render_sensitivity(sensitivity(scenario), ctx.lang, translator)
+        sens = sensitivity(scenario)
+        chart = render_tornado(sens, compute(scenario).npv, scenario, ctx.lang, translator)
+        return scenario, render_sensitivity(sens, ctx.lang, translator), chart
 
     try:
-        ctx.reply(await asyncio.to_thread(work))
+        scenario, text, chart = await asyncio.to_thread(work)
     except CalcError as error:
-        raise _calc_error(error) from None
+        raise _calc_error(ctx, error) from None
+    ctx.reply(text)
+    ctx.reply_file(chart, f"tornado-{scenario.model_id or 'scenariusz'}.png", "image/png")

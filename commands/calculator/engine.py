@@ -1,4 +1,4 @@
-"""Calculator of Costs of Inaction: the multi-state cohort model (calculator.md).
+"""Calculator of Costs of Inaction: the multi-state cohort model (docs/calculator.md).
 
 Pure: no I/O, no chat. A :class:`Scenario` is a flat mapping of parameter
 keys (the override key scheme below) to numbers or :class:`Range` s; every
@@ -77,6 +77,9 @@ _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _EPS = 1e-6
 
 
+ECHOED = ("key", "value", "token", "model", "state", "payer", "path", "table", "low", "high", "mode")  # user text
+
+
 class CalcError(Exception):
     """Bad input. ``message_key`` is a key of messages.CATALOGUE and ``params`` its
     arguments (``params["key"]`` names the offending parameter, where there is one),
@@ -88,12 +91,28 @@ class CalcError(Exception):
         self.params = params
         super().__init__(message_key)
 
+    def shown_params(self, lang: str = "en") -> dict[str, Any]:
+        """The parameters as a reader of ``lang`` sees them: numbers in the locale's format
+        (``100,000,000``, not ``1e+08``), what the user typed cut to about 60 characters."""
+        from bot.i18n import number
+        from bot.reply import clip
+
+        shown: dict[str, Any] = {}
+        for name, value in self.params.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                shown[name] = number(value, lang, "#,##0.##########")
+            elif isinstance(value, str) and name in ECHOED:
+                shown[name] = clip(value)
+            else:
+                shown[name] = value
+        return shown
+
     def message(self, lang: str = "en") -> str:
         from .messages import CATALOGUE  # local: messages is plain data, no cycle at import
 
         template = CATALOGUE.get(lang, CATALOGUE["en"]).get(self.message_key, self.message_key)
         try:
-            return template.format(**self.params)
+            return template.format(**self.shown_params(lang))
         except (KeyError, IndexError, ValueError):
             return template
 
@@ -224,8 +243,9 @@ def _bounds(value: Number) -> tuple[float, float]:
     return (value.low, value.high) if isinstance(value, Range) else (float(value), float(value))
 
 
-def _fmt(x: float) -> str:
-    return f"{x:g}"
+def _fmt(x: float) -> float:
+    """A number in an error's parameters stays a number: the message formats it for its reader."""
+    return x
 
 
 def validate(scn: Scenario) -> None:
@@ -427,7 +447,7 @@ class Result:
     monte_carlo: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON of calculator.md: money rounded to the grosz, ratios to 4 places."""
+        """The JSON of docs/calculator.md: money rounded to the grosz, ratios to 4 places."""
         m = lambda x: round(float(x), 2)  # noqa: E731
         r = lambda x: None if x is None else round(float(x), 4)  # noqa: E731
         out: dict[str, Any] = {

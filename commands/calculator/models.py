@@ -92,29 +92,29 @@ class Model:
 
 # Shared figures ------------------------------------------------------------------
 
-# Public revenue from one full-time minimum-wage job in 2026 (calculator.md, case A).
+# Public revenue from one full-time minimum-wage job in 2026 (docs/calculator.md, worked example A).
 MIN_WAGE_REVENUE = UnitCost(
     -26213, 2026,
     T("Dochód publiczny z pracy za płacę minimalną 2026: 4 806 zł brutto × 12 (rozporządzenie Rady "
       "Ministrów w sprawie minimalnego wynagrodzenia w 2026 r.); składki pracodawcy ok. 20,48 % "
       "(ZUS, FP, FGŚP), składki pracownika 13,71 %, składka zdrowotna 9 %, PIT 12 % minus 300 zł "
-      "miesięcznie — nasze wyliczenie ok. 26,2 tys. zł (kalkulator.md: 26 213 zł). Całość przypisana "
+      "miesięcznie — nasze wyliczenie ok. 26,2 tys. zł (docs/calculator.md, przykład A: 26 213 zł). Całość przypisana "
       "„państwu” (w rzeczywistości część PIT trafia do samorządów).",
       "Public revenue from a full-time minimum-wage job in 2026: 4 806 zł gross × 12 (Council of "
       "Ministers regulation on the 2026 minimum wage); employer contributions about 20.48 % (ZUS, "
       "Labour Fund, FGŚP), employee contributions 13.71 %, health contribution 9 %, PIT 12 % less "
-      "300 zł a month — our calculation, about 26.2 thousand zł (calculator.md: 26 213 zł). All of "
+      "300 zł a month — our calculation, about 26.2 thousand zł (docs/calculator.md, example A: 26 213 zł). All of "
       "it is booked to the 'state' (in fact a share of PIT goes to local governments)."),
 )
 
 SOCIAL_BENEFITS = UnitCost(
     7260, 2025,
-    T("Zasiłek okresowy przyjęty na 505 zł × 12 plus 1 200 zł zasiłków celowych rocznie (przypadek A "
-      "kalkulator.md). Zasiłek okresowy wypłaca gmina (zadanie własne z ustawy o pomocy społecznej z "
+    T("Zasiłek okresowy przyjęty na 505 zł × 12 plus 1 200 zł zasiłków celowych rocznie (przykład A "
+      "w docs/calculator.md). Zasiłek okresowy wypłaca gmina (zadanie własne z ustawy o pomocy społecznej z "
       "12 marca 2004 r., w dużej części finansowane dotacją z budżetu państwa). Średnie kwoty to "
       "założenie.",
-      "Periodic benefit taken as 505 zł × 12 plus 1 200 zł of targeted benefits a year (calculator.md "
-      "case A). The gmina pays the periodic benefit (its own task under the Act on social assistance "
+      "Periodic benefit taken as 505 zł × 12 plus 1 200 zł of targeted benefits a year (docs/calculator.md, "
+      "example A). The gmina pays the periodic benefit (its own task under the Act on social assistance "
       "of 12 March 2004, largely funded by a state subsidy). The average amounts are an assumption."),
     assumption=True,
 )
@@ -152,8 +152,8 @@ UNEMPLOYMENT = Model(
     programme_costs={
         "programme.cost.U.gmina": UnitCost(
             12000, 2026,
-            T("Założony koszt roku aktywizacji jednego uczestnika (przypadek A kalkulator.md).",
-              "Assumed cost of one year of activation per participant (calculator.md case A)."),
+            T("Założony koszt roku aktywizacji jednego uczestnika (przykład A w docs/calculator.md).",
+              "Assumed cost of one year of activation per participant (docs/calculator.md, example A)."),
             assumption=True),
     },
     programme_years=1,

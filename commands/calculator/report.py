@@ -7,6 +7,7 @@ scenario file are escaped; everything else is our own text.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -52,6 +53,28 @@ def percent(x: float, lang: str, fmt: str = "#,##0.#%") -> str:
     return format_percent(x, format=fmt, locale=_loc(lang))
 
 
+_ZL_AMOUNT = r"\d{1,3}(?:[ \u00a0]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
+_ZL = re.compile(rf"(?:({_ZL_AMOUNT})\s*[–-]\s*)?({_ZL_AMOUNT})(\s+thousand)?\s*zł")
+
+
+def in_currency_style(text: str, lang: str) -> str:
+    """A model's own text (sources, notes) in the reply's currency style: in English ``PLN 1,229`` for
+    the ``1 229 zł`` the sources were written with, so no reply mixes the two styles."""
+    if lang == "pl":
+        return text
+
+    def amount(raw: str) -> str:
+        whole, _, fraction = raw.replace("\u00a0", " ").replace(" ", "").replace(",", ".").partition(".")
+        return decimal(float(f"{whole}.{fraction or 0}"), lang, "#,##0.##")
+
+    def replace_amount(match: re.Match) -> str:
+        low, high, thousand = match.group(1), match.group(2), match.group(3) or ""
+        shown = f"{amount(low)}–{amount(high)}" if low else amount(high)
+        return f"PLN {shown}{thousand}"
+
+    return _ZL.sub(replace_amount, text)
+
+
 def fmt_param(key: str, value: Any, lang: str) -> str:
     """A parameter's value in the unit its key implies."""
     if isinstance(value, Range):
@@ -85,6 +108,16 @@ def _name(scn: Scenario, lang: str) -> str:
 def _state(scn: Scenario, s: str, lang: str) -> str:
     model = _model(scn)
     return model.state_label(s, lang) if model else md_escape(s)
+
+
+def state_names(scn: Scenario, lang: str) -> list[tuple[str, str]]:
+    """Each state's id and what it means (the model's label; a scenario file's own name as it is)."""
+    model = _model(scn)
+    return [(s, model.state_label(s, lang) if model else s) for s in scn.states]
+
+
+TORNADO_TOP = 10  # inputs shown in the tornado, text and chart
+TORNADO_MIN_SWING = 0.5  # inputs that move NPV by less than 1 zł are left out
 
 
 def _pad_table(rows: list[list[str]]) -> str:
@@ -132,7 +165,7 @@ def render_result(result: Result, lang: str, translator: Translator | None = Non
         ])
     out += [_pad_table(rows), "```"]
     if model is not None:
-        out.append(", ".join(f"{s} = {_state(scn, s, lang)}" for s in scn.states))
+        out.append(", ".join(f"{s} = {name}" for s, name in state_names(scn, lang)))
 
     out += ["", f"**{t(lang, 'calc.result.payers_heading')}**"]
     for p, v in result.by_payer.items():
@@ -164,7 +197,7 @@ def _assumptions(result: Result, lang: str, t: Translator) -> list[str]:
     lines = []
     prog_costs = [(k, v) for k, v in scn.params.items() if key_kind(k) == "programme_cost"]
     cost_text = ", ".join(f"`{k}` {fmt_param(k, v, lang)}" for k, v in prog_costs) or money(0, lang)
-    programme = model.programme[lang] if model else "—"
+    programme = in_currency_style(model.programme[lang], lang) if model else "—"
     lines.append(t(lang, "calc.result.assumption_programme", programme=programme,
                    years=int(scn.value("programme.years")), cost=cost_text))
     costs = [(k, v) for k, v in scn.params.items() if key_kind(k) == "cost"]
@@ -186,9 +219,16 @@ def _assumptions(result: Result, lang: str, t: Translator) -> list[str]:
                    obb=percent(scn.value("optimism_bias_benefits"), lang),
                    obc=percent(scn.value("optimism_bias_costs"), lang)))
     if scn.overrides:
-        changes = ", ".join(
-            f"`{k}` = {fmt_param(k, scn.params[k], lang) if k in scn.params else md_escape(str(v))}"
-            for k, v in scn.overrides.items())
+        settings = {"draws": scn.draws, "seed": scn.seed}
+
+        def shown(k: str, v: Any) -> str:
+            if k in scn.params:
+                return fmt_param(k, scn.params[k], lang)
+            if k in settings:
+                return decimal(settings[k], lang, "#,##0")
+            return md_escape(str(v))
+
+        changes = ", ".join(f"`{k}` = {shown(k, v)}" for k, v in scn.overrides.items())
         lines.append(t(lang, "calc.result.assumption_changed", changes=changes))
     if graded_d:
         key = scn.main_effect if scn.main_effect in graded_d else graded_d[0]
@@ -214,8 +254,9 @@ def render_model(model: Model | str, lang: str, translator: Translator | None = 
     t = translator or default_translator()
     m = get_model(model) if isinstance(model, str) else model
     L = lang if lang in ("pl", "en") else "en"
-    out = [f"**{t(lang, 'calc.model.heading', id=m.id, name=m.name[L])}**", "", m.description[L],
-           t(lang, "calc.model.unit", unit=m.unit[L], programme=m.programme[L])]
+    out = [f"**{t(lang, 'calc.model.heading', id=m.id, name=m.name[L])}**", "",
+           in_currency_style(m.description[L], lang),
+           t(lang, "calc.model.unit", unit=m.unit[L], programme=in_currency_style(m.programme[L], lang))]
     out += ["", f"**{t(lang, 'calc.model.states_heading')}**"]
     for s in m.states:
         out.append("- " + t(lang, "calc.model.state_line", id=s.id, label=s.label[L],
@@ -225,7 +266,7 @@ def render_model(model: Model | str, lang: str, translator: Translator | None = 
         table, a, b = key.split(".")
         label = f"{t(lang, f'calc.table.{table}')}: {m.state_label(a, L)} → {m.state_label(b, L)}"
         out.append("- " + t(lang, "calc.model.transition_line", key=key, value=percent(e.value, lang),
-                            label=label, grade=e.grade, note=e.note[L]))
+                            label=label, grade=e.grade, note=in_currency_style(e.note[L], lang)))
     if not any(k.startswith("after.") for k in m.transitions):
         out.append(t(lang, "calc.model.after_note"))
 
@@ -236,7 +277,7 @@ def render_model(model: Model | str, lang: str, translator: Translator | None = 
             state, payer = parts[-2], parts[-1]
             lines.append("- " + t(lang, "calc.model.cost_line", key=key, value=money(c.value, lang),
                                   state=m.state_label(state, L), payer=payer_name(payer, lang, t),
-                                  year=c.year, source=c.source[L],
+                                  year=c.year, source=in_currency_style(c.source[L], lang),
                                   assumption=t(lang, "calc.model.assumption_flag") if c.assumption else ""))
         return lines
 
@@ -254,11 +295,11 @@ def render_model(model: Model | str, lang: str, translator: Translator | None = 
 
 
 def render_sensitivity(sens: dict[str, Any], lang: str, translator: Translator | None = None,
-                       top: int = 10) -> str:
+                       top: int = TORNADO_TOP) -> str:
     """``sens`` from engine.sensitivity(): the tornado ranked, then the switching value."""
     t = translator or default_translator()
     out = [f"**{t(lang, 'calc.sens.heading', shift=percent(sens.get('shift', TORNADO_SHIFT), lang))}**"]
-    rows = [r for r in sens["tornado"] if r["swing"] >= 0.5][:top]  # drop inputs that move NPV by < 1 zł
+    rows = [r for r in sens["tornado"] if r["swing"] >= TORNADO_MIN_SWING][:top]
     if not rows:
         out.append(t(lang, "calc.sens.none"))
     for i, r in enumerate(rows, 1):

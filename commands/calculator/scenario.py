@@ -6,7 +6,7 @@ else the midpoint) or ``low..mode..high``. Besides the keys of the engine's key
 scheme a model has friendly aliases (``people``, ``effect``, ...) and two run
 settings, ``draws`` and ``seed``, for Monte Carlo.
 
-TOML (calculator.md): any number may be ``"low..high"`` (mode at the midpoint) or
+TOML (docs/scenarios.md): any number may be ``"low..high"`` (mode at the midpoint) or
 ``{ low = …, mode = …, high = … }``; a ``[transitions.after]`` table, when given,
 is complete (what it does not list stays), as every transition table is.
 """
@@ -165,9 +165,9 @@ def apply_overrides(
 
 def _integer(key: str, x: float, low: int, high: int) -> int:
     if x != int(x):
-        raise CalcError("calc.error.integer", key=key, value=f"{x:g}")
+        raise CalcError("calc.error.integer", key=key, value=x)
     if not low <= x <= high:
-        raise CalcError("calc.error.out_of_range", key=key, value=f"{x:g}", min=low, max=high)
+        raise CalcError("calc.error.out_of_range", key=key, value=x, min=low, max=high)
     return int(x)
 
 

@@ -13,7 +13,7 @@ from bot.args import fold
 from bot.checks import Chain, record_action
 from bot.context import Context
 from bot.errors import NotFound, PermissionDenied, UsageError
-from bot.reply import md_code, md_escape
+from bot.reply import clip, md_code, md_escape
 from bot.router import Arg, CommandSet, Role, integer
 from bot.web import revalidated
 from storage.models import Announcement, HubEvent, utcnow
@@ -196,7 +196,7 @@ async def _resolve_rooms(ctx: Context, rooms: tuple[str, ...]) -> list[str]:
             ids = [room_id or room]  # an unknown alias is named in the refusal below
         for room_id in ids:
             if room_id not in leader_rooms:
-                raise EventError("events.room_unknown", field=field_label("rooms", ctx.lang), value=md_code(room))
+                raise EventError("events.room_unknown", field=field_label("rooms", ctx.lang), value=md_code(clip(room)))
             if room_id not in resolved:
                 resolved.append(room_id)
     return resolved
@@ -217,7 +217,8 @@ async def _load_event(ctx: Context, number: int) -> HubEvent:
 def _preview(ctx: Context, event: HubEvent, rooms: list[str], zone: str | None) -> str:
     draft = draft_from_json(event.data)
     lines = [ctx.t("events.preview.title", id=event.id, title=md_escape(draft.title)), ""]
-    lines += describe(ctx.hub.translator, ctx.lang, draft, ctx.hub.config["bot"]["timezone"], rooms, zone)
+    lines += describe(ctx.hub.translator, ctx.lang, draft, ctx.hub.config["bot"]["timezone"], rooms, zone,
+                      room_label=ctx.room_label)
     lines += ["", ctx.t("events.preview.confirm", command=md_code(f"{ctx.prefix}event confirm {event.id}"))]
     return "\n".join(lines)
 
@@ -230,8 +231,9 @@ async def event_show(ctx: Context, number: int) -> None:
     rsvps = await store.rsvps(event.id)
     lines = [f"**{event.id}: {md_escape(draft.title)}**", ""]
     lines += describe(ctx.hub.translator, ctx.lang, draft, ctx.hub.config["bot"]["timezone"], list(draft.rooms),
-                      await _user_zone(ctx), start=next_start(draft, utcnow()) or draft.start)
-    lines.append(ctx.t("events.show.status", value=event.status))
+                      await _user_zone(ctx), start=next_start(draft, utcnow()) or draft.start,
+                      room_label=ctx.room_label)
+    lines.append(ctx.t("events.show.status", value=ctx.t(f"events.status.{event.status}")))
     lines.append(counts_line(ctx.hub.translator, ctx.lang, rsvps))
     ctx.reply("\n".join(lines))
 
@@ -385,7 +387,7 @@ _ANSWER_WORDS = {"yes": "yes", "tak": "yes", "y": "yes", "no": "no", "nie": "no"
 def _answer(raw: str, _ctx=None) -> str:
     answer = _ANSWER_WORDS.get(fold(raw)) or _ANSWER_WORDS.get(raw.lower())
     if answer is None:
-        raise UsageError("error.bad_choice", name="answer", value=md_code(raw), choices="yes/tak, no/nie, maybe/moze")
+        raise UsageError("error.bad_choice", name="answer", value=md_code(clip(raw)), choices="yes/tak, no/nie, maybe/moze")
     return answer
 
 
@@ -503,8 +505,9 @@ async def announcements(ctx: Context) -> None:
     for row in rows:
         draft = announcement_from_row(row)
         repeat = f" · 🔁 {md_code(draft.repeat.rule)}" if draft.repeat else ""
+        rooms = ", ".join(ctx.room_label(room) for room in draft.rooms)
         lines.append("- " + ctx.t("events.announce.line", id=row.id, when=when_text(draft.when, ctx.lang),
-                                  repeat=repeat, text=md_escape(row.text[:80])))
+                                  repeat=repeat, text=md_escape(clip(row.text, 80))) + f" · {rooms}")
     ctx.reply("\n".join(lines))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.errors import CommandError
+from bot.reply import clip
 
 # Canonical field ids → display names. form.FIELD_ALIASES accepts every label
 # here as a field name, so what the bot prints is always what it reads.
@@ -41,6 +42,13 @@ class EventError(CommandError):
     A ``CommandError``, so the router's single error path can show it; the
     message key is in ``CATALOGUE`` below.
     """
+
+    def __init__(self, key: str | None = None, /, **params: Any):
+        # What the user typed is echoed cut to about 60 characters (a value already in code stays whole).
+        for name in ("value", "part"):
+            if isinstance(params.get(name), str) and not params[name].startswith("`"):
+                params[name] = clip(params[name])
+        super().__init__(key, **params)
 
     def with_field(self, field: str) -> "EventError":
         """The same error attributed to ``field`` (kept if one is already set)."""
@@ -166,6 +174,18 @@ _PL: dict[str, Any] = {
     "events.error.link_invalid": "{field}: „{value}” to nie adres http:// ani https://.",
     "events.error.text_too_long": "Pole {field} jest za długie ({count} znaków, najwyżej {limit}).",
 }
+
+# Words of an event's state and of a scheduled message's kind, as shown in replies.
+_EN.update({"events.status.draft": "draft (not announced)", "events.status.confirmed": "confirmed",
+            "events.status.cancelled": "cancelled",
+            "events.kind.announce": "announcement", "events.kind.reminder": "reminder",
+            "events.kind.registration": "registration deadline", "events.kind.post": "announcement",
+            "events.kind.cancel": "cancellation", "events.kind.update": "change"})
+_PL.update({"events.status.draft": "szkic (nieogłoszone)", "events.status.confirmed": "zatwierdzone",
+            "events.status.cancelled": "odwołane",
+            "events.kind.announce": "ogłoszenie", "events.kind.reminder": "przypomnienie",
+            "events.kind.registration": "koniec zapisów", "events.kind.post": "ogłoszenie",
+            "events.kind.cancel": "odwołanie", "events.kind.update": "zmiana"})
 
 # Field names are messages too, so a chat layer can print a form template.
 for _field, _labels in FIELD_LABELS.items():

@@ -47,7 +47,8 @@ def subscribe_line(t, lang: str, links: tuple[str, str] | None) -> list[str]:
 
 
 def describe(t, lang: str, draft: EventDraft, bot_zone: str, rooms: list[str] | None = None,
-             user_zone: str | None = None, start: datetime | None = None) -> list[str]:
+             user_zone: str | None = None, start: datetime | None = None, room_label=md_code) -> list[str]:
+    """``room_label(room_id)``: how a room is named (its name rather than its id, where known)."""
     start = start or draft.start
     lines = [t(lang, "events.show.start", value=times_line(lang, start, bot_zone, user_zone))]
     if draft.duration:
@@ -67,7 +68,7 @@ def describe(t, lang: str, draft: EventDraft, bot_zone: str, rooms: list[str] | 
         lines.append(t(lang, "events.show.reminders",
                        value=", ".join(format_duration(r) for r in draft.reminders)))
     if rooms is not None:
-        lines.append(t(lang, "events.show.rooms", value=", ".join(md_code(r) for r in rooms)))
+        lines.append(t(lang, "events.show.rooms", value=", ".join(room_label(r) for r in rooms)))
     if draft.description:  # the organiser's Markdown: bold, links… but nothing that reaches past it
         lines.append("")
         lines.append(md_user(draft.description))
@@ -133,9 +134,9 @@ def render_send(t, lang, row, event, draft: EventDraft | None, announcement, rsv
     return "\n".join(lines), mentions
 
 
-def skipped_notice(t, lang, row, event, announcement) -> str:
+def skipped_notice(t, lang, row, event, announcement, room_label=md_code) -> str:
     what = md_escape(event.title) if event else md_escape((announcement.text or "")[:60])
-    return t(lang, "events.post.skipped", what=what, kind=row.kind, room=md_code(row.room_id),
+    return t(lang, "events.post.skipped", what=what, kind=t(lang, f"events.kind.{row.kind}"), room=room_label(row.room_id),
              due=row.due_at.strftime("%Y-%m-%d %H:%M UTC"))
 
 

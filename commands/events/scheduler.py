@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.context import room_label
 from storage.models import HubEvent, ScheduledSend, utcnow
 
 from .edits import CountsEditor, posted_message
@@ -135,7 +136,9 @@ class EventScheduler:
                 await session.commit()
                 origin = event.created_room if event else announcement.created_room if announcement else None
                 if origin:
-                    text = skipped_notice(self.hub.translator, lang, row, event, announcement)
+                    creator = event.created_by if event else announcement.created_by
+                    text = skipped_notice(self.hub.translator, await self.hub.language_of(creator), row, event,
+                                          announcement, lambda room_id: room_label(transport, room_id))
                     await transport.send_notice(origin, text, key=f"skipped|{row.send_key}|{row.room_id}")
                 return
             rsvps = await store.rsvps(event.id) if event else {}

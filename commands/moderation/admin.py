@@ -7,7 +7,7 @@ from bot.args import fold, tokenize
 from bot.checks import Chain, Checked, action_name, detail_text, power_text, resolve_user
 from bot.context import Context
 from bot.errors import BadQuoting, UsageError
-from bot.reply import md_code, md_escape
+from bot.reply import clip, md_code, md_escape
 from bot.router import Arg
 from storage.moderation import AuditRepository
 
@@ -102,7 +102,7 @@ async def _audit_filters(ctx: Context, text: str) -> tuple[int, str | None, str 
         elif key in ACTION_FILTERS and value:
             action_filter = _audit_action(ctx, value)
         else:
-            raise UsageError("moderation.audit.bad_filter", word=md_code(word))
+            raise UsageError("moderation.audit.bad_filter", word=md_code(clip(word)))
     return limit, user_filter, action_filter
 
 
@@ -143,7 +143,7 @@ async def verify(ctx: Context) -> None:
             state = await matrix_admin.room_state(transport, room_id)
         except matrix_admin.MatrixActionError as error:
             all_ok = False
-            lines.append(f"**{room_name(ctx, room_id)}** ({md_code(room_id)}): " +
+            lines.append(f"{room_name(ctx, room_id)}: " +
                          ctx.t("moderation.verify.unreadable", error=md_escape(str(error))))
             continue
         lines.extend(_verify_room(ctx, room_id, state, bot_id))
@@ -156,7 +156,7 @@ async def verify(ctx: Context) -> None:
 def _verify_room(ctx: Context, room_id: str, state: matrix_admin.RoomState, bot_id: str) -> list[str]:
     power = state.power
     have = power.level(bot_id)
-    head = f"**{room_name(ctx, room_id)}** ({md_code(room_id)}): " + ctx.t("moderation.verify.level",
+    head = f"{room_name(ctx, room_id)}: " + ctx.t("moderation.verify.level",
                                                                           level=power_text(ctx, have))
     lines = [head]
     if not state.is_joined(bot_id):

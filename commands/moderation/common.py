@@ -29,8 +29,7 @@ def failure(ctx: Context, room_id: str, error: MatrixActionError) -> Result:
 
 
 def room_name(ctx: Context, room_id: str) -> str:
-    name = ctx.transport.room_display_name(room_id)
-    return f"**{md_escape(name)}**" if name and name != room_id else md_code(room_id)
+    return ctx.room_label(room_id)
 
 
 async def report(ctx: Context, action: str, checked: Checked, results: list[Result], *,

@@ -127,7 +127,7 @@ MODERATION = {
         "moderation.unban.done": "Zdjęto blokadę {user} w pokoju {room}; można tę osobę znów zaprosić lub może dołączyć.",
         "moderation.redact.done": "Usunięto wiadomość {event} użytkownika {user} w pokoju {room}.",
         "moderation.redact.detail": "wiadomość {event}",
-        "moderation.bad_duration": "`duration` nie może mieć wartości {value}: podaj liczbę z jednostką, np. `30s`, `10m`, `2h` lub `1d` (najwyżej 366 dni).",
+        "moderation.bad_duration": "`czas` nie może mieć wartości {value}: podaj liczbę z jednostką, np. `30s`, `10m`, `2h` lub `1d` (najwyżej 366 dni).",
         "moderation.mute.done": "Wyciszono {user} w pokoju {room} na {duration}, do {until} (poziom uprawnień {level}).",
         "moderation.mute.detail": "na {duration} (poziom uprawnień {level})",
         "moderation.unmute.done": "{user} znów może pisać w pokoju {room} (poziom uprawnień: {level}).",

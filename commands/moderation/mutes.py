@@ -22,7 +22,7 @@ from bot.args import fold
 from bot.checks import Chain, Checked, Scoped, reason, user
 from bot.context import Context
 from bot.errors import UsageError
-from bot.reply import md_code
+from bot.reply import clip, md_code
 from bot.router import Arg
 from storage.moderation import AuditRepository, MuteRepository
 
@@ -64,7 +64,7 @@ def duration(raw: str, _ctx: Any = None) -> int:
     try:
         return parse_duration(raw)
     except ValueError:
-        raise UsageError("moderation.bad_duration", value=md_code(raw)) from None
+        raise UsageError("moderation.bad_duration", value=md_code(clip(raw))) from None
 
 
 def format_duration(seconds: int) -> str:

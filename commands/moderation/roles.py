@@ -31,7 +31,7 @@ ROLE_ARGS = [Arg("user", converter=user), Arg("role", choices=("coordinator", "m
 
 @commands.command("roles", aliases=("role", "rola"), role=Role.MODERATOR, checks=Chain("roles"))
 async def roles(ctx: Context) -> None:
-    lines = [ctx.t("moderation.roles.title", room=md_code(ctx.room_id))]
+    lines = [ctx.t("moderation.roles.title", room=ctx.room_label(ctx.room_id))]
     admins = sorted(ctx.hub.config.admins)
     lines.append(ctx.t("moderation.roles.admins", users=_list(ctx, admins)))
     state = None

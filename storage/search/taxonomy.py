@@ -33,7 +33,8 @@ def _terms(*rows: tuple) -> dict[str, Term]:
 
 TARGET_GROUPS = _terms(
     ("seniors", "seniorzy", "older people", "senior", "seniorów", "osoby starsze", "elderly",
-     "older persons", "60+", "65+"),
+     "older persons", "60+", "65+",
+     "starsi", "emeryci", "older adults"),
     ("dependent_persons", "osoby niesamodzielne", "dependent persons", "niesamodzielni",
      "dependent people"),
     ("carers", "opiekunowie nieformalni", "informal carers", "opiekunowie", "opiekunowie rodzinni",
@@ -42,7 +43,8 @@ TARGET_GROUPS = _terms(
      "niepełnosprawni", "niepełnosprawność", "osoby niepełnosprawne", "disabled people",
      "disability", "disabilities"),
     ("long_term_unemployed", "osoby długotrwale bezrobotne", "long-term unemployed people",
-     "długotrwale bezrobotni", "long-term unemployed", "ltu"),
+     "długotrwale bezrobotni", "long-term unemployed", "ltu",
+     "bezrobotni", "osoby bezrobotne", "bezrobocie", "unemployed", "jobless"),
     ("unemployed_50plus", "osoby 50+ bez pracy", "unemployed people aged 50+", "50+",
      "bezrobotni 50+", "unemployed 50+", "older jobseekers"),
     ("youth", "młodzież, NEET", "young people, NEET", "młodzież", "neet", "youth",
@@ -52,7 +54,7 @@ TARGET_GROUPS = _terms(
     ("homeless", "osoby w kryzysie bezdomności", "people experiencing homelessness",
      "bezdomni", "bezdomność", "osoby bezdomne", "homeless", "homelessness", "homeless people"),
     ("migrants_refugees", "migranci i uchodźcy", "migrants and refugees", "migranci",
-     "uchodźcy", "cudzoziemcy", "migrants", "refugees"),
+     "uchodźcy", "cudzoziemcy", "migrants", "refugees", "imigranci"),
     ("poverty", "osoby ubogie", "people in poverty", "ubodzy", "ubóstwo", "poverty", "poor"),
     ("mental_health", "osoby w kryzysie psychicznym", "people in mental health crisis",
      "kryzys psychiczny", "zdrowie psychiczne", "mental health", "mental illness"),
@@ -62,7 +64,8 @@ TARGET_GROUPS = _terms(
      "byli więźniowie", "więźniowie", "ex-offenders", "ex offenders", "prisoners"),
     ("women", "kobiety", "women"),
     ("rural", "mieszkańcy wsi", "rural residents", "wieś", "rural"),
-    ("local_community", "społeczność lokalna", "local community", "community"),
+    ("local_community", "społeczność lokalna", "local community", "community",
+     "mieszkańcy", "społeczności lokalne", "residents"),
     ("professionals", "kadry pomocy społecznej, samorządy",
      "social welfare staff and local governments", "kadry", "samorządy", "professionals",
      "practitioners"),
@@ -71,7 +74,8 @@ TARGET_GROUPS = _terms(
 )
 
 AREAS = _terms(
-    ("employment", "aktywizacja zawodowa", "employment", "zatrudnienie", "praca", "jobs"),
+    ("employment", "aktywizacja zawodowa", "employment", "zatrudnienie", "praca", "jobs",
+     "rynek pracy", "labour market"),
     ("social_economy", "ekonomia społeczna", "social economy", "social enterprise",
      "przedsiębiorczość społeczna"),
     ("housing", "mieszkalnictwo i bezdomność", "housing and homelessness", "mieszkalnictwo",
@@ -101,8 +105,11 @@ AREAS = _terms(
     ("social_policy_planning", "planowanie polityki społecznej", "social policy planning",
      "polityka społeczna", "planning"),
     ("environment_food", "niemarnowanie, obieg zamknięty", "food waste and circular economy",
-     "niemarnowanie", "obieg zamknięty", "żywność", "food", "circular economy", "environment"),
-    ("digital", "włączenie cyfrowe", "digital inclusion", "cyfryzacja", "digital"),
+     "niemarnowanie", "obieg zamknięty", "żywność", "food", "circular economy", "environment",
+     "środowisko", "ekologia", "ochrona środowiska", "recykling", "naprawa", "zero waste", "klimat",
+     "ecology", "recycling", "repair", "climate"),
+    ("digital", "włączenie cyfrowe", "digital inclusion", "cyfryzacja", "digital",
+     "kompetencje cyfrowe", "digital skills"),
     ("culture_leisure", "kultura i czas wolny", "culture and leisure", "kultura", "culture",
      "leisure"),
     ("safety", "bezpieczeństwo", "safety", "security"),
@@ -114,14 +121,17 @@ AREAS = _terms(
 
 # Ordered: the Polish incubation path, from a first idea to the main stream.
 STAGES = _terms(
-    ("idea", "pomysł", "idea"),
-    ("development", "w opracowaniu", "in development", "opracowanie", "specyfikacja"),
-    ("tested", "przetestowana", "tested", "test", "testowana", "przetestowane", "przetestowany"),
+    ("idea", "pomysł", "idea", "koncepcja", "concept"),
+    ("development", "w opracowaniu", "in development", "opracowanie", "specyfikacja",
+     "w przygotowaniu", "prototyp", "prototype"),
+    ("tested", "przetestowana", "tested", "test", "testowana", "przetestowane", "przetestowany",
+     "pilotaż", "pilotażowa", "pilot", "piloted"),
     ("evaluated", "po ewaluacji, rekomendowana", "evaluated, recommended", "po ewaluacji",
-     "ewaluacja", "rekomendowana", "evaluated", "recommended"),
+     "ewaluacja", "rekomendowana", "evaluated", "recommended", "oceniona"),
     ("scaling", "upowszechniana", "scaling", "upowszechnianie", "upowszechniane",
-     "scaling up"),
-    ("mainstreamed", "w głównym nurcie", "mainstreamed", "główny nurt", "mainstream"),
+     "scaling up", "rozpowszechniana", "powielana", "replikowana", "replication"),
+    ("mainstreamed", "w głównym nurcie", "mainstreamed", "główny nurt", "mainstream",
+     "wdrożona systemowo", "systemowa"),
 )
 STAGE_ORDER = {code: n for n, code in enumerate(STAGES)}
 

@@ -18,7 +18,7 @@ async def archive_room(homeserver, leader_room, tmp_path):
     room, bot_id, people = await leader_room("mod", "leader", power={"mod": 50})
     moderator, leader = people["mod"], people["leader"]
     bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id)
-    loaded = subprocess.run([sys.executable, "-m", "bot.cli", "archive", "import", str(STARTER_ARCHIVE), "-c",
+    loaded = subprocess.run([sys.executable, "-m", "bot.cli", "archive", "import", str(STARTER_ARCHIVE), "--publish", "-c",
                              str(bot.config_path)], cwd=bot.workdir, capture_output=True, text=True, timeout=120)
     assert "Imported 36 solution(s)" in loaded.stdout, loaded.stderr
     bot.start()
@@ -74,3 +74,32 @@ async def test_rejection_tells_the_author_and_shared_text_is_never_html(archive_
     assert leader.user_id in told["content"]["m.mentions"]["user_ids"]
     audit = reply_text(await moderator.ask(room, "!mod audit 5"))
     assert "archive.reject" in audit or "reject" in audit
+
+
+async def test_the_author_hears_of_decisions_in_their_own_language(archive_room):
+    """The author chose Polish; the moderator reads English: the notices to the author are Polish,
+    and an approval is told too (here, in the room where both are)."""
+    room, bot_id, moderator, leader = archive_room
+    assert "po polsku" in reply_text(await leader.ask(room, "!lang pl"))
+    await leader.ask(room, "!dodaj Kawiarenka naprawcza\nProblem: zepsute rzeczy trafiają na śmietnik")
+    await leader.ask(room, "!dodaj Bank czasu\nProblem: sąsiedzi nie znają się nawzajem")
+    assert "#37 is rejected" in reply_text(await moderator.ask(room, "!mod reject 37 to duplikat #12"))
+    told = await leader.wait_for(lambda e: e.get("sender") == bot_id and "#37 „" in e["content"].get("body", ""))
+    assert "nie zostało opublikowane. Powód: to duplikat #12" in told["content"]["body"]
+    assert leader.user_id in told["content"]["m.mentions"]["user_ids"]
+    assert "#38 is published" in reply_text(await moderator.ask(room, "!mod approve 38"))
+    told = await leader.wait_for(lambda e: e.get("sender") == bot_id and "#38 „" in e["content"].get("body", ""))
+    assert "Twoje rozwiązanie #38 „Bank czasu” zostało opublikowane." in told["content"]["body"]
+    assert leader.user_id in told["content"]["m.mentions"]["user_ids"]
+
+
+async def test_each_field_in_the_readers_language_or_marked(archive_room):
+    room, bot_id, moderator, leader = archive_room
+    await leader.ask(room, "!lang pl")
+    polish = reply_text(await leader.ask(room, "!rozwiazanie 19"))  # Asunto ensin: an English title, no Polish
+    assert polish.startswith("#19 Housing First: Finland's national programme to end long-term homelessness (en)")
+    assert "Asunto ensin (fi)" in polish
+    english = reply_text(await moderator.ask(room, "!solution 1"))  # a Polish record with an English title
+    first_line, _, rest = english.partition("\n")
+    assert not first_line.endswith("(pl)") and "(pl)" in rest  # the title is English, the description marked
+    assert "(en)" in reply_text(await leader.ask(room, "!podobne 19"))

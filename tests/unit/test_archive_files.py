@@ -64,11 +64,79 @@ def test_cli_import_is_all_or_nothing_unless_skip_invalid(tmp_path, config):
     _cli("archive", "export", str(exported), "-c", str(config), cwd=tmp_path)
     assert json.loads(exported.read_text()) == []
 
-    done = _cli("archive", "import", str(source), "--skip-invalid", "-c", str(config), cwd=tmp_path)
+    done = _cli("archive", "import", str(source), "--skip-invalid", "--publish", "-c", str(config), cwd=tmp_path)
     assert done.returncode == 0 and "Imported 3 solution(s)" in done.stdout and "skipped record 4" in done.stderr
     _cli("archive", "export", str(exported), "-c", str(config), cwd=tmp_path)
-    assert json.loads(exported.read_text()) == records[:3]
+    back = json.loads(exported.read_text())
+    assert [record["moderation"]["status"] for record in back] == ["approved"] * 3
+    assert [{k: v for k, v in record.items() if k != "moderation"} for record in back] == records[:3]
 
     found = _cli("archive", "search", "rodzinom", "--json", "-c", str(config), cwd=tmp_path)
     ranked = json.loads(found.stdout)
     assert "inn-001" in [r["id"] for r in ranked["results"]] and all(set(r) == {"id", "number", "score"} for r in ranked["results"])
+
+
+def _config_in(folder):
+    folder.mkdir()
+    path = folder / "config.toml"
+    path.write_text('[matrix]\nuser_id = "@hub:localhost"\npassword = "x"\n'
+                    '[database]\nurl = "sqlite+aiosqlite:///hub.db"\n')
+    return path
+
+
+def _published(config, cwd) -> list[str]:
+    found = _cli("archive", "search", "klub", "--json", "--limit", "50", "-c", str(config), cwd=cwd)
+    assert found.returncode == 0, found.stderr
+    return sorted(r["id"] for r in json.loads(found.stdout)["results"])
+
+
+@pytest.mark.parametrize("extension", ["json", "csv"])
+def test_export_and_import_keep_the_moderation_state(tmp_path, extension):
+    """A rejected or pending solution must not become public by export → import into a fresh database."""
+    import asyncio
+
+    from storage import db
+    from storage.archive import ArchiveRepository
+
+    first = _config_in(tmp_path / "first")
+    base = {"description": "Klub sąsiedzki dla seniorów: spotkania co tydzień.", "areas": ["loneliness"]}
+    records = [{"id": f"x-{s}", "title_original": f"Klub {s}", **base} for s in ("ok", "wait", "no")]
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps(records, ensure_ascii=False))
+    assert _cli("archive", "import", str(source), "-c", str(first), cwd=tmp_path).returncode == 0
+    assert _published(first, tmp_path) == []  # no moderation state: they wait in the queue
+
+    async def moderate():  # what !mod approve 1 and !mod reject 3 … store
+        engine = db.make_engine(f"sqlite+aiosqlite:///{first.parent / 'hub.db'}")
+        async with db.make_sessionmaker(engine)() as session:
+            repo = ArchiveRepository(session)
+            ArchiveRepository.decide(await repo.get("x-ok"), "approved", "@mod:localhost")
+            ArchiveRepository.decide(await repo.get("x-no"), "rejected", "@mod:localhost", "a duplicate of #12")
+            await session.commit()
+        await engine.dispose()
+
+    asyncio.run(moderate())
+    assert _published(first, tmp_path) == ["x-ok"]
+
+    exported = tmp_path / f"out.{extension}"
+    assert _cli("archive", "export", str(exported), "-c", str(first), cwd=tmp_path).returncode == 0
+    state = {r["id"]: r["moderation"] for _, r in parse_file(exported.name, exported.read_text())}
+    assert {k: v["status"] for k, v in state.items()} == {"x-ok": "approved", "x-wait": "pending", "x-no": "rejected"}
+    assert state["x-no"]["decisions"][-1]["by"] == "@mod:localhost"
+    assert state["x-no"]["reason"] == "a duplicate of #12" and state["x-no"]["decisions"][-1]["at"]
+
+    second = _config_in(tmp_path / "second")
+    assert _cli("archive", "import", str(exported), "--publish", "-c", str(second), cwd=tmp_path).returncode == 0
+    assert _published(second, tmp_path) == ["x-ok"]  # --publish never overrides a stored state
+    again = tmp_path / f"again.{extension}"
+    _cli("archive", "export", str(again), "-c", str(second), cwd=tmp_path)
+    assert parse_file(again.name, again.read_text()) == parse_file(exported.name, exported.read_text())
+
+
+def test_a_bad_moderation_state_is_refused():
+    records = [{"title_original": "A", "description": "x", "moderation": {"status": "published"}},
+               {"title_original": "B", "description": "x", "moderation": "approved"}]
+    _, problems = validate(parse_file("a.json", json.dumps(records)))
+    assert [str(p) for p in problems] == [
+        "record 1: moderation.status: expected one of pending, approved, rejected",
+        "record 2: moderation: expected an object"]

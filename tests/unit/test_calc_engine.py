@@ -297,8 +297,18 @@ def test_after_follows_inaction_in_row_sums():
 def test_error_carries_params_for_translation():
     with pytest.raises(CalcError) as e:
         compute(case_a(**{"action.U.E": 1.4}))
-    assert e.value.params == {"key": "action.U.E", "value": "1.4"}
-    assert "prawdopodobieństwem" in e.value.message("pl")
+    assert e.value.params == {"key": "action.U.E", "value": 1.4}  # a number, formatted for each reader
+    assert "„action.U.E” = 1,4 nie jest prawdopodobieństwem" in e.value.message("pl")
+    assert "“action.U.E” = 1.4 is not a probability" in e.value.message("en")
+
+
+def test_numbers_in_errors_are_written_as_the_reader_writes_them():
+    from commands.calculator.scenario import scenario_from_model
+
+    with pytest.raises(CalcError) as e:
+        scenario_from_model("unemployment", ["draws=100000000"])
+    assert e.value.message("en") == "“draws” = 100,000,000: allowed from 1 to 1,000,000."
+    assert e.value.message("pl") == "„draws” = 100\xa0000\xa0000: dozwolone od 1 do 1\xa0000\xa0000."
 
 
 # --------------------------------------------------------------------- properties

@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from commands.calculator.report import in_currency_style
+
 from commands.calculator.engine import compute, validate
 from commands.calculator.models import MODELS, get_model
 from commands.calculator.report import render_model
@@ -62,8 +64,9 @@ def test_render_model_shows_sources_and_grades(mid, lang):
     text = render_model(m, lang)
     for key, cost in {**m.costs, **m.programme_costs}.items():
         assert f"`{key}`" in text
-        assert cost.source[lang] in text
+        assert in_currency_style(cost.source[lang], lang) in text
         assert str(cost.year) in text
+    assert ("zł" in text) == (lang == "pl") and ("PLN" in text) == (lang == "en")  # one currency style
     for key, effect in m.transitions.items():
         assert re.search(rf"`{re.escape(key)}` = .*(grade|ocena) {effect.grade}", text), key
     flag = "ZAŁOŻENIE" if lang == "pl" else "ASSUMPTION"

@@ -100,3 +100,22 @@ def test_chart_is_a_png():
     png = render_chart(compute(scenario_from_model("unemployment")), "pl")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(png) > 5000
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"])
+def test_the_tornado_chart_names_the_states_in_its_legend(lang):
+    from commands.calculator.chart import render_tornado, tornado_figure
+    from commands.calculator.engine import compute, sensitivity
+    from commands.calculator.models import MODELS
+    from commands.calculator.scenario import scenario_from_model
+
+    scn = scenario_from_model("family", [])
+    sens = sensitivity(scn)
+    fig = tornado_figure(sens, compute(scn).npv, scn, lang)
+    legend = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    for state in MODELS["family"].states:
+        assert f"{state.id} — {state.label[lang]}" in legend
+    bars = [label.get_text() for label in fig.axes[0].get_yticklabels()]
+    assert bars[-1] == sens["tornado"][0]["key"] and len(bars) == 10  # the biggest swing on top
+    png = render_tornado(sens, compute(scn).npv, scn, lang)
+    assert png.startswith(b"\x89PNG")

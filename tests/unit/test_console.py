@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -158,10 +159,10 @@ ERRORS = [
      "Nie znam polecenia pnig. Czy chodziło o !ping? Listę pokaże !help."),
     ("!lang",
      "Missing argument: language.\n\nUsage: !lang pl|en — more with !help lang",
-     "Brakuje argumentu: language.\n\nUżycie: !lang pl|en — więcej: !help lang"),
+     "Brakuje argumentu: język.\n\nUżycie: !lang pl|en — więcej: !help lang"),
     ("!lang de",
      "language cannot be de; choose one of: pl, en.\n\nUsage: !lang pl|en — more with !help lang",
-     "language nie może mieć wartości de; wybierz jedną z: pl, en.\n\nUżycie: !lang pl|en — więcej: !help lang"),
+     "język nie może mieć wartości de; wybierz jedną z: pl, en.\n\nUżycie: !lang pl|en — więcej: !help lang"),
     ("!ping **now** <b>x</b>",
      "I did not expect: **now** <b>x</b>\n\nUsage: !ping — more with !help ping",
      "Nie spodziewałem się: **now** <b>x</b>\n\nUżycie: !ping — więcej: !help ping"),
@@ -189,7 +190,7 @@ async def test_status_is_for_admins(open_console):
     admin = await open_console(ADMIN, language="en")
     await say(admin, "!ping")
     text = await say(admin, "!status")
-    assert text.startswith("Up for 0h 0m ")
+    assert text.startswith("Up for 0 h 0 min ")
     assert "serving 1 leader room(s); 1 command(s) handled since start; last sync — s ago." in text
 
 
@@ -213,8 +214,8 @@ def run_console(config: Path, stdin: str, *args: str) -> subprocess.CompletedPro
 
 def test_the_console_command_reads_stdin_and_prints_replies(tmp_path):
     config = write_config(tmp_path)
-    # Without --user the operator is the first admin of the config (who may use !status).
-    result = run_console(config, "!ping\nhello there\n!lang en\n!whoami\n!status\n!help \\\nping\n")
+    result = run_console(config, "!ping\nhello there\n!lang en\n!whoami\n!status\n!help \\\nping\n",
+                         "--user", ADMIN)
     assert result.returncode == 0, result.stderr
     blocks = result.stdout.rstrip("\n").split("\n\n")
     assert blocks[0].startswith("pong! Twoja wiadomość dotarła do mnie po ")
@@ -238,3 +239,84 @@ def test_the_console_with_a_broken_config_says_what_is_wrong(tmp_path):
     assert result.returncode == 2
     assert result.stdout == ""
     assert f"{config}:2: [matrix] user_id must be a Matrix user id like @hub:example.org" in result.stderr
+
+
+def test_without_user_the_console_is_a_leader_and_what_it_shares_waits_for_review(tmp_path):
+    """The console works on the live database: by default nothing it shares is published unreviewed."""
+    config = write_config(tmp_path, language="en")
+    result = run_console(config, "!whoami\n!share Repair café\\\nProblem: broken things end up in the bin\n"
+                                 "!mod queue\n")
+    assert result.returncode == 0, result.stderr
+    blocks = result.stdout.rstrip("\n").split("\n\n")
+    assert blocks[0] == "You are @console:localhost; your role in this room: leader; language: en."
+    assert blocks[1].startswith("Thank you! Your solution is #1; it waits for a moderator's review.")
+    assert "Only a user with the moderator role" in result.stdout
+    with sqlite3.connect(tmp_path / "data" / "hub.db") as conn:
+        assert conn.execute("SELECT status FROM solutions").fetchall() == [("pending",)]
+
+
+def _console_at_a_terminal(config: Path, *args: str) -> str:
+    """The console started at a real pseudo-terminal: what it prints before the first prompt."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERS_HUB_")}
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "console", "-c", str(config), *args],
+                               stdin=slave, stdout=slave, stderr=subprocess.PIPE, env=env, cwd=config.parent)
+    os.close(slave)
+    seen = b""
+    try:
+        while b"> " not in seen and select.select([master], [], [], 60)[0]:
+            seen += os.read(master, 4096)
+        os.write(master, b"\x04")  # Ctrl-D
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    return seen.decode().replace("\r\n", "\n")
+
+
+def test_the_console_greeting_says_who_you_are_and_what_it_means(tmp_path):
+    config = write_config(tmp_path)
+    leader = _console_at_a_terminal(config)
+    assert "you are @console:localhost (leader)" in leader and "waits in the moderation queue" in leader
+    assert "--user" in leader
+    admin = _console_at_a_terminal(config, "--user", ADMIN)
+    assert f"you are {ADMIN} (admin)" in admin and "published at once" in admin
+
+
+def test_the_console_on_a_new_database_exits_at_the_end_of_its_input(tmp_path):
+    config = write_config(tmp_path)
+    assert not (tmp_path / "data" / "hub.db").exists()
+    started = time.monotonic()
+    result = run_console(config, "!ping\n!search bezdomność\n!events\n")  # run_console's timeout: 120 s
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("pong!") and "Brak nadchodzących wydarzeń." in result.stdout
+    assert "Traceback" not in result.stderr and "ERROR" not in result.stderr, result.stderr
+    assert time.monotonic() - started < 60
+
+
+def test_an_interrupted_console_exits_although_it_was_waiting_for_input(tmp_path):
+    """Ctrl-C while the console waits for a line (its input still open) ends it: the reader of the
+    input is not a thread the event loop waits for at exit."""
+    import signal
+
+    config = write_config(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERS_HUB_")}
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "console", "-c", str(config)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        process.stdin.write("!ping\n")
+        process.stdin.flush()
+        assert process.stdout.readline().startswith("pong!")
+        time.sleep(1)  # it is waiting for the next line now
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stdin.close()

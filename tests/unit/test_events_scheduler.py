@@ -80,6 +80,15 @@ async def test_a_send_older_than_the_grace_is_skipped_and_the_coordinator_told(h
     assert await _status(hub, row) == "skipped"
     (room, text), = hub.transport.sent
     assert room == CONSOLE_ROOM and "was not sent" in text and "grace" in text
+    assert "(announcement) about Call for applications for console" in text  # kind translated, room named
+
+
+async def test_the_coordinator_is_told_of_a_skipped_send_in_their_own_language(hub):
+    await hub.transport.handle("!lang pl")  # the bot's language is English
+    row = await _announcement(hub, datetime.now(timezone.utc) - timedelta(hours=2))
+    await EventScheduler(hub).fire(row)
+    (room, text), = hub.transport.sent
+    assert text.startswith("Zaplanowana wiadomość (ogłoszenie) o Call for applications dla console")
 
 
 async def test_start_rebuilds_every_planned_send_from_the_database(hub):

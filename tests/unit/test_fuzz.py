@@ -68,7 +68,7 @@ url = "sqlite+aiosqlite:///{db_path}"
         admin = ConsoleTransport(hub, "@admin:localhost", tmp_path / "files")
         answered = ignored = 0
 
-        @settings(max_examples=200, deadline=None, database=None, derandomize=True,
+        @settings(max_examples=300, deadline=None, database=None, derandomize=True,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
         @given(MESSAGES, st.booleans())
         def check(text, as_admin):

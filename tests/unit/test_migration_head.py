@@ -95,3 +95,20 @@ async def test_a_failed_migration_in_the_child_says_why(tmp_path):
         await engine.dispose()
     with pytest.raises(RuntimeError, match="migrating the database failed: .*9999_future"):
         await db.upgrade_in_child(url)
+
+
+def test_db_upgrade_prints_one_line_and_logs_migrations_only_when_asked(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[matrix]\nuser_id = "@hub:localhost"\npassword = "x"\n'
+                      '[database]\nurl = "sqlite+aiosqlite:///hub.db"\n')
+
+    def upgrade(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade", "-c", str(config), *extra],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    quiet = upgrade()
+    assert quiet.returncode == 0, quiet.stderr
+    assert (quiet.stdout, quiet.stderr) == (f"database is at revision {HEAD_REVISION}\n", "")
+    (tmp_path / "hub.db").unlink()
+    verbose = upgrade("--verbose")
+    assert "Running upgrade" in verbose.stderr and verbose.stdout.endswith(f"revision {HEAD_REVISION}\n")

@@ -261,7 +261,7 @@ async def test_the_hub_answers_and_remembers_on_postgresql(postgres_server, tmp_
         console = ConsoleTransport(hub, "@anna:localhost", tmp_path)
         assert await console.handle("!jezyk pl") == ["Od teraz będę Ci odpowiadać po polsku."]
         assert await console.handle("!lang") == [
-            "Brakuje argumentu: language.\n\nUżycie: !lang pl|en — więcej: !help lang"]
+            "Brakuje argumentu: język.\n\nUżycie: !lang pl|en — więcej: !help lang"]
     finally:
         await hub.close()
     hub = await Hub.create(config)  # a restart
