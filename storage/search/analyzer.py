@@ -25,7 +25,11 @@ from typing import Iterable, Iterator
 LANGS = ("pl", "en")
 CONCEPT_PREFIX = "c:"  # cannot clash with a word key: the tokeniser never yields ":"
 
-_WORD = re.compile(r"[^\W_]+")
+# A number with inner separators ("4.1", "1,5", "2024-2026", "2024–2026", "10:00", "10/2024")
+# or a trailing plus ("50+", "75+") is one token: a lone "1" must not match inside "4.1".
+# Otherwise a token is a run of letters and digits.
+_WORD = re.compile(r"\d+(?:[.,:/\-–]\d+)+\+?|\d+\+|[^\W_]+")
+_DASHES = str.maketrans({"–": "-", "—": "-"})
 _CACHE_LIMIT = 1 << 19
 _VOWELS = frozenset("aeiouy")
 
@@ -40,7 +44,8 @@ def fold(text: str) -> str:
 
 
 def tokenize(text: str) -> Iterator[re.Match[str]]:
-    """Words and numbers; hyphens, apostrophes and `_` split ("long-term" → long, term)."""
+    """Words and numbers; hyphens, apostrophes and `_` split words ("long-term" → long, term),
+    not numbers ("2024-2026", "4.1" and "50+" are one token each)."""
     return _WORD.finditer(text)
 
 
@@ -316,7 +321,9 @@ class Analyzer:
         folded = fold(token)
         if self.stopwords and (folded in STOPWORDS or (len(folded) < 2 and not folded.isdigit())):
             return None
-        if not self.lemmas or lang not in LANGS or not folded.isalpha():
+        if not folded.isalpha():
+            return folded.translate(_DASHES)  # a number: exact, whatever dash was typed
+        if not self.lemmas or lang not in LANGS:
             return folded
         lemma = _LEMMATISER(token, lang)
         if lemma is None:

@@ -394,7 +394,7 @@ class SearchIndex:
             # ("demencja" is a concept, not a typo of "dementia"), are respelled.
             covered = {i for first, last, _ in spans for i in range(first, last)}
             for i, token in enumerate(tokens):
-                if alts[i] or i in covered or len(token.folded) < 5:
+                if alts[i] or i in covered or len(token.folded) < 5 or not _respellable(token.folded):
                     continue
                 for surface, distance in self._near(token.folded, 1 if len(token.folded) < 8 else 2):
                     corrections.setdefault(token.surface, self._surface[surface][0])
@@ -538,7 +538,7 @@ class SearchIndex:
         changed = False
         for token in self.analyzer.query(query):
             known = any(self._live_tid(k) is not None for k in token.keys) or token.folded in self._surface
-            near = [] if known or len(token.folded) < 3 else self._near(token.folded, 1 if len(token.folded) < 5 else 3, limit=1)
+            near = [] if known or len(token.folded) < 3 or not _respellable(token.folded) else self._near(token.folded, 1 if len(token.folded) < 5 else 3, limit=1)
             if near:
                 words.append(self._surface[near[0][0]][0])
                 changed = True
@@ -617,6 +617,11 @@ class SearchIndex:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+def _respellable(folded: str) -> bool:
+    # A number is exact: "2025" is not a typo of "2024", nor "4.2" of "4.1".
+    return not any(c.isdigit() for c in folded)
+
 
 def _as_list(value: Any) -> list:
     if value is None:
