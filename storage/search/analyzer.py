@@ -16,11 +16,15 @@ that is how a Polish query finds a record written only in English and the other 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+if TYPE_CHECKING:
+    from .translations import Translations
 
 LANGS = ("pl", "en")
 CONCEPT_PREFIX = "c:"  # cannot clash with a word key: the tokeniser never yields ":"
@@ -206,6 +210,7 @@ class QueryToken:
     surface: str            # as typed
     folded: str             # folded surface, what typo tolerance compares
     keys: tuple[str, ...]   # candidate keys: the word read as Polish and as English
+    readings: tuple[tuple[str, str], ...] = ()  # (language, key) of each reading: what is translated
 
 
 class _Lemmatiser:
@@ -246,6 +251,14 @@ class _Lemmatiser:
 
 
 _LEMMATISER = _Lemmatiser()
+
+
+def lemma_cache_folder() -> Path | None:
+    """The folder given to `use_lemma_cache`, if any."""
+    return _LEMMATISER.cache
+
+_TRANSLATIONS: dict[tuple, "Translations"] = {}  # (analyzer settings, cache folder) → dictionary
+_TRANSLATIONS_LOCK = threading.Lock()
 
 
 def use_lemma_cache(folder: Path | None) -> None:
@@ -342,11 +355,34 @@ class Analyzer:
         """Query tokens with their Polish and English readings: a query has no language."""
         tokens = []
         for m in tokenize(text):
-            keys = tuple(dict.fromkeys(k for lang in LANGS if (k := self.key(m.group(), lang))))
-            if keys:
+            readings = tuple((lang, k) for lang in LANGS if (k := self.key(m.group(), lang)))
+            if readings:
                 folded = fold(m.group()) if self.folding else m.group().lower()
-                tokens.append(QueryToken(m.group(), folded, keys))
+                tokens.append(QueryToken(m.group(), folded, tuple(dict.fromkeys(k for _, k in readings)), readings))
         return tokens
+
+    # -- translations --------------------------------------------------------------------
+    def fresh(self) -> "Analyzer":
+        """An analyzer giving the same word keys, with none of this one's caches or concepts."""
+        return Analyzer(folding=self.folding, lemmas=self.lemmas, stopwords=self.stopwords, lexicon=None)
+
+    def translations(self) -> "Translations | None":
+        """The Polish-English dictionary keyed by this analyzer's keys (see `translations`),
+        opened on first use — built, the first time, in the lemma cache folder; shared by every
+        analyzer with the same settings. None without folding (keys that are raw tokens)."""
+        if not self.folding:
+            return None
+        folder = lemma_cache_folder()
+        slot = (self.folding, self.lemmas, self.stopwords, folder)
+        found = _TRANSLATIONS.get(slot)
+        if found is None:
+            with _TRANSLATIONS_LOCK:
+                found = _TRANSLATIONS.get(slot)
+                if found is None:
+                    from .translations import open_translations
+
+                    found = _TRANSLATIONS[slot] = open_translations(self, folder)
+        return found
 
     # -- concepts ------------------------------------------------------------------------
     def _compiled(self) -> dict[str, list[tuple[tuple[str, ...], str]]]:
@@ -404,6 +440,7 @@ class Analyzer:
         self.key("rodzinom", "pl")
         self.key("families", "en")
         self._compiled()
+        self.translations()
 
 
 def guess_lang(text: str) -> str:

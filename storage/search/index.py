@@ -31,10 +31,13 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import taxonomy
-from .analyzer import Analyzer, QueryToken, fold, guess_lang
+from .analyzer import LANGS, Analyzer, QueryToken, fold, guess_lang
 
 FIELD_WEIGHTS = {"title": 3.0, "meta": 1.5, "description": 1.5, "body": 1.0}
 TEXT_FIELDS = ("problem", "how_it_works", "results", "transfer_conditions", "evidence_summary")
+# A translated word counts this much of the word as typed (0: no translations): a record
+# in the query's own language that has the word ranks above one that has a translation.
+TRANSLATION_WEIGHT = 0.6
 FILTER_KINDS = ("group", "area", "stage", "type", "region", "country", "tag")
 
 assert array("i").itemsize == 4 and array("H").itemsize == 2
@@ -77,11 +80,13 @@ class SearchIndex:
 
     def __init__(self, analyzer: Analyzer | None = None, *, fuzzy: bool = True,
                  surface_forms: bool = True, taxonomy_labels: bool = True, concept_weight: float = 0.8,
+                 translation_weight: float = TRANSLATION_WEIGHT,
                  field_weights: Mapping[str, float] = FIELD_WEIGHTS,
                  k1: float = 1.2, b: float = 0.75) -> None:
         self.analyzer = analyzer or Analyzer()
         self.fuzzy, self.surface_forms, self.taxonomy_labels = fuzzy, surface_forms, taxonomy_labels
         self.concept_weight, self.k1, self.b = concept_weight, k1, b
+        self.translation_weight = translation_weight
         self.field_weights = dict(field_weights)
         self._half_weights = {name: int(round(w * 2)) for name, w in field_weights.items()}
         # documents, by number
@@ -107,6 +112,7 @@ class SearchIndex:
         self._buckets: dict[tuple[int, str], list[str]] = {}  # (length, first letter) → surfaces
         self._seen: set[str] = set()  # lower-case tokens already learnt as surface forms
         self._short_texts: dict[tuple[str, str], tuple] = {}
+        self._opened = False  # the translations, on the first add
 
     # -- building ----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -116,8 +122,16 @@ class SearchIndex:
         return doc_id in self._num
 
     def add(self, doc: Mapping[str, Any]) -> None:
-        """Index `doc` (an archive record); a document with the same id is replaced."""
+        """Index `doc` (an archive record); a document with the same id is replaced.
+
+        The first record also opens the translations (built on the first run after an install:
+        seconds), as analysing it opens the lemma dictionaries: in the thread that builds the
+        index, so that a search, perhaps in the event loop, only reads them."""
         doc_id = str(doc["id"])
+        if not self._opened:
+            if self.translation_weight:
+                self.analyzer.translations()
+            self._opened = True
         self.remove(doc_id)
         num = len(self._ids)
         self._grow(num + 1)
@@ -388,11 +402,15 @@ class SearchIndex:
             key_sets.append(keys)
             alts.append({tid: 1.0 for key in keys if (tid := self._live_tid(key)) is not None})
         spans = self.analyzer.concept_spans(key_sets)
+        covered = {i for first, last, _ in spans for i in range(first, last)}
+        phrases: list[dict[int, float]] = []
+        if self.translation_weight:
+            phrases = self._translate(tokens, alts, covered)
         corrections: dict[str, str] = {}
         if self.fuzzy:
             # Only words that mean nothing to the index, not even as part of a concept phrase
-            # ("demencja" is a concept, not a typo of "dementia"), are respelled.
-            covered = {i for first, last, _ in spans for i in range(first, last)}
+            # ("demencja" is a concept, not a typo of "dementia") or through a translation, are
+            # respelled.
             for i, token in enumerate(tokens):
                 if alts[i] or i in covered or len(token.folded) < 5 or not _respellable(token.folded):
                     continue
@@ -404,12 +422,47 @@ class SearchIndex:
                             key_sets[i].add(key)
             if corrections:
                 spans = self.analyzer.concept_spans(key_sets)
-        units = [list(unit.items()) for unit in alts if unit]
+        units = [list(unit.items()) for unit in alts + phrases if unit]
         for concept in dict.fromkeys(concept for _, _, concept in spans):
             tid = self._live_tid(concept)
             if tid is not None:
                 units.append([(tid, self.concept_weight)])
         return units, corrections
+
+    def _translate(self, tokens: list[QueryToken], alts: list[dict[int, float]],
+                   covered: set[int]) -> list[dict[int, float]]:
+        """Adds to each word's terms its translations into the other language, weighted
+        below the word itself, and returns units for phrases of two or three words that the
+        dictionary translates as a whole ("plac zabaw" → playground).
+
+        Words of a concept phrase (`covered`) are not translated: the lexicon already bridges
+        them, and word by word a phrase is mistranslated ("dzienne domy" is a day centre, not
+        a daily house)."""
+        dictionary = self.analyzer.translations()
+        if dictionary is None:
+            return []
+
+        def terms(lang: str, source: str, into: dict[int, float]) -> dict[int, float]:
+            for target, weight in dictionary.lookup(lang, source):
+                tid = self._live_tid(target)
+                if tid is not None and into.get(tid, 0.0) < weight * self.translation_weight:
+                    into[tid] = weight * self.translation_weight
+            return into
+
+        for i, (token, unit) in enumerate(zip(tokens, alts)):
+            for lang, key in token.readings if i not in covered else ():
+                terms(lang, key, unit)
+        phrases = []
+        readings = [dict(token.readings) for token in tokens]
+        for length in (2, 3):
+            for first in range(len(tokens) - length + 1):
+                if covered.intersection(range(first, first + length)):
+                    continue
+                for lang in LANGS:
+                    keys = [reading.get(lang) for reading in readings[first: first + length]]
+                    if all(keys):
+                        phrases.append(terms(lang, " ".join(keys), {}))
+        return phrases
 
     def _live_tid(self, term: str) -> int | None:
         tid = self._tid.get(term)
