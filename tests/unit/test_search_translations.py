@@ -127,3 +127,16 @@ def test_the_file_is_still_built_when_no_child_process_can_be_started(tmp_path, 
     assert dict(built.lookup("en", "playground")) == {"plac": pytest.approx(0.7), "zabaw": pytest.approx(0.7)}
     assert "child process failed" in caplog.text
     assert (tmp_path / file_name(Analyzer(), small_source)).exists()
+
+
+def test_a_phrase_the_dictionary_translates_whole_beats_its_words_one_by_one():
+    index = index_of(record("ground", "Playground", "Children designed the new playground.", "en"),
+                     record("play", "Theatre", "Residents stage a play about their street.", "en"), *OTHERS)
+    assert ids(index.search("plac zabaw"))[0] == "ground"  # not a "square" of "play"
+
+
+def test_a_word_typed_in_capitals_is_a_name_and_is_not_translated():
+    index = index_of(record("sila", "Siła spokoju", "Grupa wsparcia daje siłę i spokój.", "pl"),
+                     record("power", "POWER", "Projekt z programu POWER.", "pl"), *OTHERS)
+    assert ids(index.search("POWER")) == ["power"]
+    assert "sila" in ids(index.search("power"))  # typed as a word, it is one
