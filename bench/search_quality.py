@@ -3,7 +3,9 @@ storage/search/data/relevance.json, for our ranking and for two baselines in the
 
 * ``bm25``            plain BM25 on lower-cased tokens (no folding, stemming, concepts, typos);
 * ``bm25+fold+stem``  BM25 with diacritic folding, stopwords and lemmas (simplemma);
-* ``ours``            the search the bot uses: + surface forms, bilingual concepts, typo tolerance;
+* ``ours``            the search the bot uses: + surface forms, bilingual concepts, typo tolerance,
+                      dictionary translations (bench/search_cross_language.py measures those on
+                      topics the concepts do not cover);
 
 plus ablations of ours, to show what each part adds. All use the same fields and weights,
 so the differences come from text analysis alone.
@@ -29,13 +31,15 @@ RELEVANCE = Path(__file__).resolve().parents[1] / "storage" / "search" / "data" 
 K = 10
 
 MODES: dict[str, Callable[[], SearchIndex]] = {
-    "bm25": lambda: SearchIndex(Analyzer.plain(), fuzzy=False, surface_forms=False, taxonomy_labels=False),
+    "bm25": lambda: SearchIndex(Analyzer.plain(), fuzzy=False, surface_forms=False, taxonomy_labels=False,
+                                translation_weight=0),
     "bm25+fold+stem": lambda: SearchIndex(Analyzer.stemming(), fuzzy=False, surface_forms=False,
-                                          taxonomy_labels=False),
+                                          taxonomy_labels=False, translation_weight=0),
     "ours": lambda: SearchIndex(),
     "ours - lexicon": lambda: SearchIndex(Analyzer.stemming()),
     "ours - typos": lambda: SearchIndex(fuzzy=False),
     "ours - taxonomy labels": lambda: SearchIndex(taxonomy_labels=False),
+    "ours - translations": lambda: SearchIndex(translation_weight=0),
 }
 
 

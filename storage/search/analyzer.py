@@ -16,16 +16,24 @@ that is how a Polish query finds a record written only in English and the other 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+if TYPE_CHECKING:
+    from .translations import Translations
 
 LANGS = ("pl", "en")
 CONCEPT_PREFIX = "c:"  # cannot clash with a word key: the tokeniser never yields ":"
 
-_WORD = re.compile(r"[^\W_]+")
+# A number with inner separators ("4.1", "1,5", "2024-2026", "2024–2026", "10:00", "10/2024")
+# or a trailing plus ("50+", "75+") is one token: a lone "1" must not match inside "4.1".
+# Otherwise a token is a run of letters and digits.
+_WORD = re.compile(r"\d+(?:[.,:/\-–]\d+)+\+?|\d+\+|[^\W_]+")
+_DASHES = str.maketrans({"–": "-", "—": "-"})
 _CACHE_LIMIT = 1 << 19
 _VOWELS = frozenset("aeiouy")
 
@@ -40,7 +48,8 @@ def fold(text: str) -> str:
 
 
 def tokenize(text: str) -> Iterator[re.Match[str]]:
-    """Words and numbers; hyphens, apostrophes and `_` split ("long-term" → long, term)."""
+    """Words and numbers; hyphens, apostrophes and `_` split words ("long-term" → long, term),
+    not numbers ("2024-2026", "4.1" and "50+" are one token each)."""
     return _WORD.finditer(text)
 
 
@@ -201,6 +210,7 @@ class QueryToken:
     surface: str            # as typed
     folded: str             # folded surface, what typo tolerance compares
     keys: tuple[str, ...]   # candidate keys: the word read as Polish and as English
+    readings: tuple[tuple[str, str], ...] = ()  # (language, key) of each reading: what is translated
 
 
 class _Lemmatiser:
@@ -241,6 +251,14 @@ class _Lemmatiser:
 
 
 _LEMMATISER = _Lemmatiser()
+
+
+def lemma_cache_folder() -> Path | None:
+    """The folder given to `use_lemma_cache`, if any."""
+    return _LEMMATISER.cache
+
+_TRANSLATIONS: dict[tuple, "Translations"] = {}  # (analyzer settings, cache folder) → dictionary
+_TRANSLATIONS_LOCK = threading.Lock()
 
 
 def use_lemma_cache(folder: Path | None) -> None:
@@ -316,7 +334,9 @@ class Analyzer:
         folded = fold(token)
         if self.stopwords and (folded in STOPWORDS or (len(folded) < 2 and not folded.isdigit())):
             return None
-        if not self.lemmas or lang not in LANGS or not folded.isalpha():
+        if not folded.isalpha():
+            return folded.translate(_DASHES)  # a number: exact, whatever dash was typed
+        if not self.lemmas or lang not in LANGS:
             return folded
         lemma = _LEMMATISER(token, lang)
         if lemma is None:
@@ -335,11 +355,34 @@ class Analyzer:
         """Query tokens with their Polish and English readings: a query has no language."""
         tokens = []
         for m in tokenize(text):
-            keys = tuple(dict.fromkeys(k for lang in LANGS if (k := self.key(m.group(), lang))))
-            if keys:
+            readings = tuple((lang, k) for lang in LANGS if (k := self.key(m.group(), lang)))
+            if readings:
                 folded = fold(m.group()) if self.folding else m.group().lower()
-                tokens.append(QueryToken(m.group(), folded, keys))
+                tokens.append(QueryToken(m.group(), folded, tuple(dict.fromkeys(k for _, k in readings)), readings))
         return tokens
+
+    # -- translations --------------------------------------------------------------------
+    def fresh(self) -> "Analyzer":
+        """An analyzer giving the same word keys, with none of this one's caches or concepts."""
+        return Analyzer(folding=self.folding, lemmas=self.lemmas, stopwords=self.stopwords, lexicon=None)
+
+    def translations(self) -> "Translations | None":
+        """The Polish-English dictionary keyed by this analyzer's keys (see `translations`),
+        opened on first use — built, the first time, in the lemma cache folder; shared by every
+        analyzer with the same settings. None without folding (keys that are raw tokens)."""
+        if not self.folding:
+            return None
+        folder = lemma_cache_folder()
+        slot = (self.folding, self.lemmas, self.stopwords, folder)
+        found = _TRANSLATIONS.get(slot)
+        if found is None:
+            with _TRANSLATIONS_LOCK:
+                found = _TRANSLATIONS.get(slot)
+                if found is None:
+                    from .translations import open_translations
+
+                    found = _TRANSLATIONS[slot] = open_translations(self, folder)
+        return found
 
     # -- concepts ------------------------------------------------------------------------
     def _compiled(self) -> dict[str, list[tuple[tuple[str, ...], str]]]:
@@ -397,6 +440,7 @@ class Analyzer:
         self.key("rodzinom", "pl")
         self.key("families", "en")
         self._compiled()
+        self.translations()
 
 
 def guess_lang(text: str) -> str:

@@ -31,10 +31,14 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import taxonomy
-from .analyzer import Analyzer, QueryToken, fold, guess_lang
+from .analyzer import LANGS, Analyzer, QueryToken, fold, guess_lang
+from .translations import INDIRECT
 
 FIELD_WEIGHTS = {"title": 3.0, "meta": 1.5, "description": 1.5, "body": 1.0}
 TEXT_FIELDS = ("problem", "how_it_works", "results", "transfer_conditions", "evidence_summary")
+# A translated word counts this much of the word as typed (0: no translations): a record
+# in the query's own language that has the word ranks above one that has a translation.
+TRANSLATION_WEIGHT = 0.6
 FILTER_KINDS = ("group", "area", "stage", "type", "region", "country", "tag")
 
 assert array("i").itemsize == 4 and array("H").itemsize == 2
@@ -47,11 +51,26 @@ def _country_names() -> dict[str, Mapping[str, str]]:
     return {lang: Locale.parse(lang).territories for lang in ("pl", "en")}
 
 
+class Matched(frozenset):
+    """The index terms a hit matched — a frozenset of them, to pass to `snippet`/`highlight` —
+    and, as `groups`, the terms of each query word (or concept) that matched, so that a
+    snippet can show every reason: "bezdomność" may have matched both the word and the
+    concept of homelessness, and showing either says why."""
+
+    groups: tuple[frozenset[str], ...]
+
+    def __new__(cls, groups: Iterable[frozenset[str]] = ()) -> "Matched":
+        groups = tuple(group for group in groups if group)
+        self = super().__new__(cls, (term for group in groups for term in group))
+        self.groups = groups
+        return self
+
+
 @dataclass(frozen=True)
 class Hit:
     id: str
     score: float
-    matched: frozenset[str]  # index terms that matched: pass to `snippet`/`highlight`
+    matched: frozenset[str]  # a Matched: index terms that matched, per query word
 
 
 @dataclass
@@ -77,11 +96,13 @@ class SearchIndex:
 
     def __init__(self, analyzer: Analyzer | None = None, *, fuzzy: bool = True,
                  surface_forms: bool = True, taxonomy_labels: bool = True, concept_weight: float = 0.8,
+                 translation_weight: float = TRANSLATION_WEIGHT,
                  field_weights: Mapping[str, float] = FIELD_WEIGHTS,
                  k1: float = 1.2, b: float = 0.75) -> None:
         self.analyzer = analyzer or Analyzer()
         self.fuzzy, self.surface_forms, self.taxonomy_labels = fuzzy, surface_forms, taxonomy_labels
         self.concept_weight, self.k1, self.b = concept_weight, k1, b
+        self.translation_weight = translation_weight
         self.field_weights = dict(field_weights)
         self._half_weights = {name: int(round(w * 2)) for name, w in field_weights.items()}
         # documents, by number
@@ -107,6 +128,7 @@ class SearchIndex:
         self._buckets: dict[tuple[int, str], list[str]] = {}  # (length, first letter) → surfaces
         self._seen: set[str] = set()  # lower-case tokens already learnt as surface forms
         self._short_texts: dict[tuple[str, str], tuple] = {}
+        self._opened = False  # the translations, on the first add
 
     # -- building ----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -116,8 +138,16 @@ class SearchIndex:
         return doc_id in self._num
 
     def add(self, doc: Mapping[str, Any]) -> None:
-        """Index `doc` (an archive record); a document with the same id is replaced."""
+        """Index `doc` (an archive record); a document with the same id is replaced.
+
+        The first record also opens the translations (built on the first run after an install:
+        seconds), as analysing it opens the lemma dictionaries: in the thread that builds the
+        index, so that a search, perhaps in the event loop, only reads them."""
         doc_id = str(doc["id"])
+        if not self._opened:
+            if self.translation_weight:
+                self.analyzer.translations()
+            self._opened = True
         self.remove(doc_id)
         num = len(self._ids)
         self._grow(num + 1)
@@ -195,8 +225,8 @@ class SearchIndex:
             grown[: len(old)] = old
             setattr(self, name, grown)
 
-    def _texts(self, doc: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
-        """(field, text, language) of everything searchable in a record."""
+    def _texts(self, doc: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str]]:
+        """(weighted field, text, language, record key) of everything searchable in a record."""
         lang = doc.get("description_lang") or guess_lang(str(doc.get("description", "")))
         seen_titles: set[str] = set()
         for key, title_lang in (("title_original", doc.get("original_language") or lang),
@@ -204,38 +234,38 @@ class SearchIndex:
             title = doc.get(key)
             if isinstance(title, str) and title and title.lower() not in seen_titles:
                 seen_titles.add(title.lower())
-                yield "title", title, title_lang
+                yield "title", title, title_lang, key
         for key, text_lang in (("description", lang), ("description_pl", "pl"), ("description_en", "en")):
             if isinstance(doc.get(key), str):
-                yield "description", doc[key], text_lang
+                yield "description", doc[key], text_lang, key
         for key in TEXT_FIELDS:
             if isinstance(doc.get(key), str):
-                yield "body", doc[key], lang
+                yield "body", doc[key], lang, key
         for item in _as_list(doc.get("experiences")):
             text = item.get("text") if isinstance(item, Mapping) else item
             if isinstance(text, str):
-                yield "body", text, guess_lang(text)
+                yield "body", text, guess_lang(text), "experiences"
         for key in ("tags", "organisations", "adopters"):
             for item in _as_list(doc.get(key)):
                 name = item.get("name") if isinstance(item, Mapping) else item
                 if isinstance(name, str):
-                    yield "meta", name, lang
+                    yield "meta", name, lang, key
         for key in ("programme", "region"):
             if isinstance(doc.get(key), str):
-                yield "meta", doc[key], lang
+                yield "meta", doc[key], lang, key
         country = doc.get("country")
         if isinstance(country, str):
             for label_lang, names in _country_names().items():
                 if country.upper() in names:
-                    yield "meta", names[country.upper()], label_lang
+                    yield "meta", names[country.upper()], label_lang, "country"
         # Taxonomy labels in both languages: a record coded `homeless` is found by
         # "bezdomność" and "homelessness" whatever language its text is in.
         for key, kind in (("target_groups", taxonomy.TARGET_GROUPS), ("areas", taxonomy.AREAS)):
             for code in _as_list(doc.get(key)) if self.taxonomy_labels else ():
                 term = kind.get(code)
                 if term:
-                    yield "meta", term.pl, "pl"
-                    yield "meta", term.en, "en"
+                    yield "meta", term.pl, "pl", key
+                    yield "meta", term.en, "en", key
 
     def _count_terms(self, doc: Mapping[str, Any]) -> tuple[dict[str, int], float]:
         """Term → field-weighted frequency in half units (weights are multiples of ½, so
@@ -243,7 +273,7 @@ class SearchIndex:
         weights = self._half_weights
         counts: dict[str, int] = {}
         length = 0
-        for field_name, text, lang in self._texts(doc):
+        for field_name, text, lang, _ in self._texts(doc):
             weight = weights[field_name]
             terms, n_words = self._analyse(text, lang, field_name == "meta")
             length += weight * n_words
@@ -347,10 +377,10 @@ class SearchIndex:
         tokens = self.analyzer.query(query)
         if not tokens:
             return self._browse(mask, offset, limit) if filters else SearchResult(0, [])
-        units, corrections = self._units(tokens)
+        units, owners, corrections = self._units(tokens)
         scores = self._score(units)
         scores[~mask] = 0
-        return self._page(scores, units, offset, limit, corrections)
+        return self._page(scores, units, offset, limit, corrections, owners)
 
     def similar(self, doc_id: str, limit: int = 5, offset: int = 0,
                 filters: Mapping[str, str | Sequence[str]] | None = None) -> SearchResult:
@@ -376,9 +406,11 @@ class SearchIndex:
         scores[~self._filter_mask(filters)] = 0
         return self._page(scores, units, offset, limit, {})
 
-    def _units(self, tokens: list[QueryToken]) -> tuple[list[list[tuple[int, float]]], dict[str, str]]:
+    def _units(self, tokens: list[QueryToken]) -> tuple[list[list[tuple[int, float]]], list[Sequence[int]], dict[str, str]]:
         """Each query word becomes a unit: the terms it may mean, with weights (a corrected
-        spelling counts less). Concepts found across the words become units of their own."""
+        spelling or a translation counts less). Concepts found across the words, and phrases
+        translated as a whole, become units of their own. Also returns, for each unit, the
+        query words it stands for, and the corrected spellings."""
         key_sets: list[set[str]] = []
         alts: list[dict[int, float]] = []
         for token in tokens:
@@ -388,13 +420,17 @@ class SearchIndex:
             key_sets.append(keys)
             alts.append({tid: 1.0 for key in keys if (tid := self._live_tid(key)) is not None})
         spans = self.analyzer.concept_spans(key_sets)
+        covered = {i for first, last, _ in spans for i in range(first, last)}
+        phrases: list[dict[int, float]] = []
+        if self.translation_weight:
+            phrases = self._translate(tokens, alts, covered)
         corrections: dict[str, str] = {}
         if self.fuzzy:
             # Only words that mean nothing to the index, not even as part of a concept phrase
-            # ("demencja" is a concept, not a typo of "dementia"), are respelled.
-            covered = {i for first, last, _ in spans for i in range(first, last)}
+            # ("demencja" is a concept, not a typo of "dementia") or through a translation, are
+            # respelled.
             for i, token in enumerate(tokens):
-                if alts[i] or i in covered or len(token.folded) < 5:
+                if alts[i] or i in covered or len(token.folded) < 5 or not _respellable(token.folded):
                     continue
                 for surface, distance in self._near(token.folded, 1 if len(token.folded) < 8 else 2):
                     corrections.setdefault(token.surface, self._surface[surface][0])
@@ -404,12 +440,64 @@ class SearchIndex:
                             key_sets[i].add(key)
             if corrections:
                 spans = self.analyzer.concept_spans(key_sets)
-        units = [list(unit.items()) for unit in alts if unit]
-        for concept in dict.fromkeys(concept for _, _, concept in spans):
+        pairs = [(list(unit.items()), range(i, i + 1)) for i, unit in enumerate(alts) if unit]
+        pairs += [(list(unit.items()), words) for words, unit in phrases if unit]
+        concept_words: dict[str, list[int]] = {}  # each concept once, for all the words it spans
+        for first, last, concept in spans:
+            concept_words.setdefault(concept, []).extend(range(first, last))
+        for concept, words in concept_words.items():
             tid = self._live_tid(concept)
             if tid is not None:
-                units.append([(tid, self.concept_weight)])
-        return units, corrections
+                pairs.append(([(tid, self.concept_weight)], words))
+        return [unit for unit, _ in pairs], [words for _, words in pairs], corrections
+
+    def _translate(self, tokens: list[QueryToken], alts: list[dict[int, float]],
+                   covered: set[int]) -> list[tuple[range, dict[int, float]]]:
+        """Adds to each word's terms its translations into the other language, weighted
+        below the word itself, and returns units for phrases of three or two words that the
+        dictionary translates as a whole ("plac zabaw" → playground).
+
+        Words of such a phrase count less one by one (word by word a phrase is mostly
+        mistranslated: "plac zabaw" is no square of play), and words of a concept phrase
+        (`covered`), which the lexicon already bridges, are not translated at all ("dzienne
+        domy" is no daily house); nor are words typed in capitals: "POWER" is a programme,
+        not "siła"."""
+        dictionary = self.analyzer.translations()
+        if dictionary is None:
+            return []
+
+        def terms(found: tuple[tuple[str, float], ...], into: dict[int, float], scale: float = 1.0) -> dict[int, float]:
+            for target, weight in found:
+                tid = self._live_tid(target)
+                weight *= self.translation_weight * scale
+                if tid is not None and into.get(tid, 0.0) < weight:
+                    into[tid] = weight
+            return into
+
+        skip = covered | {i for i, token in enumerate(tokens) if len(token.surface) > 1 and token.surface.isupper()}
+        readings = [dict(token.readings) for token in tokens]
+        phrases, in_phrase = [], set()
+        for length in (3, 2):
+            for first in range(len(tokens) - length + 1):
+                words = range(first, first + length)
+                if skip.intersection(words) or in_phrase.issuperset(words):
+                    continue
+                found: dict[int, float] = {}
+                for lang in LANGS:
+                    keys = [reading.get(lang) for reading in readings[first: first + length]]
+                    if all(keys) and (translated := dictionary.lookup(lang, " ".join(keys))):
+                        terms(translated, found)
+                        in_phrase.update(words)
+                if found:
+                    phrases.append((words, found))
+        for i, (token, unit) in enumerate(zip(tokens, alts)):
+            # A term a phrase already stands for is not counted again for one of its words.
+            taken = {tid for words, found in phrases if i in words for tid in found}
+            for lang, key in token.readings if i not in skip else ():
+                for tid, weight in terms(dictionary.lookup(lang, key), {}, INDIRECT if i in in_phrase else 1.0).items():
+                    if tid not in taken and unit.get(tid, 0.0) < weight:
+                        unit[tid] = weight
+        return phrases
 
     def _live_tid(self, term: str) -> int | None:
         tid = self._tid.get(term)
@@ -504,7 +592,7 @@ class SearchIndex:
         return SearchResult(len(nums), [Hit(self._ids[i], 0.0, frozenset()) for i in order])
 
     def _page(self, scores: np.ndarray, units: list[list[tuple[int, float]]], offset: int,
-              limit: int, corrections: dict[str, str]) -> SearchResult:
+              limit: int, corrections: dict[str, str], owners: list[Sequence[int]] | None = None) -> SearchResult:
         candidates = np.flatnonzero(scores > 0)
         total = len(candidates)
         want = min(total, offset + limit)
@@ -516,18 +604,23 @@ class SearchIndex:
             candidates, values = candidates[part], values[part]
         order = np.lexsort((candidates, -values))[offset: offset + limit]
         hits = [Hit(self._ids[candidates[i]], round(float(values[i]), 4),
-                    self._matched(int(candidates[i]), units)) for i in order]
+                    self._matched(int(candidates[i]), units, owners)) for i in order]
         return SearchResult(total, hits, corrections)
 
-    def _matched(self, num: int, units: list[list[tuple[int, float]]]) -> frozenset[str]:
-        matched = set()
-        for unit in units:
+    def _matched(self, num: int, units: list[list[tuple[int, float]]], owners: list[Sequence[int]] | None) -> Matched:
+        """The terms of document `num` that matched, grouped by the query word they stand for
+        (a concept or a phrase stands for each of its words); by unit when there are no words."""
+        groups: dict[int, set[str]] = {}
+        for n, unit in enumerate(units):
+            found = set()
             for tid, _ in unit:
                 docs = np.frombuffer(self._pdocs[tid], np.int32)
                 i = int(np.searchsorted(docs, num))
                 if i < len(docs) and docs[i] == num:
-                    matched.add(self._terms[tid])
-        return frozenset(matched)
+                    found.add(self._terms[tid])
+            for word in owners[n] if owners is not None else (n,):
+                groups.setdefault(word, set()).update(found)
+        return Matched(frozenset(group) for group in groups.values())
 
     # -- when nothing is found ---------------------------------------------------------------
     def suggest(self, query: str, filters: Mapping[str, str | Sequence[str]] | None = None) -> Suggestion:
@@ -538,7 +631,7 @@ class SearchIndex:
         changed = False
         for token in self.analyzer.query(query):
             known = any(self._live_tid(k) is not None for k in token.keys) or token.folded in self._surface
-            near = [] if known or len(token.folded) < 3 else self._near(token.folded, 1 if len(token.folded) < 5 else 3, limit=1)
+            near = [] if known or len(token.folded) < 3 or not _respellable(token.folded) else self._near(token.folded, 1 if len(token.folded) < 5 else 3, limit=1)
             if near:
                 words.append(self._surface[near[0][0]][0])
                 changed = True
@@ -563,48 +656,75 @@ class SearchIndex:
         return _render(text, self._marks(text, lang or guess_lang(text), set(matched)), 0, len(text))
 
     def snippet(self, doc: Mapping[str, Any], matched: Iterable[str], lang: str = "pl",
-                width: int = 220) -> str:
-        """A Markdown-safe excerpt of the record's text around its matches, matched words in
-        **bold**. Prefers a description in `lang` when the record has one (``description_en``),
-        else the text field with the most matches, else the start of the description."""
-        matched = set(matched)
+                width: int = 220, labels: Mapping[str, str] | None = None) -> str:
+        """A Markdown-safe excerpt of the record's text around its matches, the record's
+        matched words in **bold** — also those reached through a lemma, a concept, a typo or a
+        translation. Prefers a description in `lang` when the record has one
+        (``description_en``), else the text field that shows the most of the query's words,
+        else the start of the description.
+
+        Every reason for the match is shown: a query word matched only outside that excerpt
+        (in the title, a tag, a target group's or area's label, an organisation, another
+        text) adds a short "Label: excerpt" part, in `lang`'s labels (`taxonomy.FIELD_LABELS`,
+        or the caller's `labels`, by record key): at most three, each showing as many of
+        the words not yet shown as one text can."""
+        terms = set(matched)
+        groups = list(getattr(matched, "groups", ())) or [frozenset([term]) for term in terms]
         doc_lang = doc.get("description_lang") or guess_lang(str(doc.get("description", "")))
         fields = [(doc.get(f"description_{lang}"), lang)] + [
             (doc.get(key), doc_lang) for key in ("description", *TEXT_FIELDS)]
-        best: tuple[int, str, list[tuple[int, int]]] | None = None
+        best: tuple[tuple[int, int], str, list[tuple[int, int, str]]] | None = None
         for text, text_lang in fields:
             if isinstance(text, str) and text.strip():
-                marks = self._marks(text, text_lang, matched)
-                if best is None or len(marks) > len(best[2]):
-                    best = (len(marks), text, marks)
-        if best is None:
-            return ""
-        _, text, marks = best
-        start = 0
-        if len(text) > width and marks:
-            start = max(0, marks[0][0] - width // 3)
-            start = text.rfind(" ", 0, start) + 1 if start else 0
-        end = len(text) if len(text) - start <= width else text.rfind(" ", start, start + width)
-        end = end if end > start else min(len(text), start + width)
-        return ("…" if start else "") + _render(text, marks, start, end) + ("…" if end < len(text) else "")
+                found = self._found(text, text_lang, terms)
+                rank = (_covered(groups, found), len(found))
+                if best is None or rank > best[0]:
+                    best = (rank, text, found)
+        parts, shown = [], set()
+        if best is not None:
+            _, text, found = best
+            start, end = _window(text, found[0][0] if found else None, width)
+            parts.append(_excerpt(text, found, start, end))
+            shown = {term for a, b, term in found if a >= start and b <= end}
+        missing = [group for group in groups if not group & shown]
+        reasons = [(key, text, found) for key, text, text_lang in (self._reasons(doc, lang) if missing else ())
+                   if (found := self._found(text, text_lang, terms))]
+        while missing and len(parts) < 4:
+            # The text that shows the most of the missing words (the earlier field on a tie).
+            best_reason = max(reasons, key=lambda reason: _covered(missing, reason[2]), default=None)
+            if best_reason is None or not _covered(missing, best_reason[2]):
+                break
+            key, text, found = best_reason
+            reasons.remove(best_reason)
+            first = next(a for a, _, term in found if any(term in group for group in missing))
+            start, end = _window(text, first, 100)
+            label = (labels or {}).get(key) or taxonomy.field_label(key, lang)
+            parts.append(f"{md_escape(label)}: {_excerpt(text, found, start, end)}")
+            here = {term for *_, term in found}
+            missing = [group for group in missing if not group & here]
+        return " · ".join(part for part in parts if part)
+
+    def _reasons(self, doc: Mapping[str, Any], lang: str) -> list[tuple[str, str, str]]:
+        """(record key, text, language) of every text the index reads in a record, for
+        showing a match outside the snippet: field by field (titles first), each field's
+        texts in the reader's language first."""
+        texts = [(_FIELD_OF.get(key, key), text, text_lang) for _, text, text_lang, key in self._texts(doc)]
+        order = {key: n for n, key in enumerate(dict.fromkeys(key for key, _, _ in texts))}
+        return sorted(texts, key=lambda item: (order[item[0]], item[2] != lang))
+
+    def _found(self, text: str, lang: str, matched: set[str]) -> list[tuple[int, int, str]]:
+        """(start, end, term) of each word and concept phrase of `text` that matched, in order."""
+        pairs = self.analyzer.words(text, lang)
+        found = [(match.start(), match.end(), key) for match, key in pairs if key in matched]
+        for first, last, concept in self.analyzer.concept_spans([[k] for _, k in pairs]):
+            if concept in matched:
+                found.append((pairs[first][0].start(), pairs[last - 1][0].end(), concept))
+        return sorted(found)
 
     def _marks(self, text: str, lang: str, matched: set[str]) -> list[tuple[int, int]]:
         """Character spans of the words to mark: matched keys and matched concept phrases,
         adjacent ones merged into one run."""
-        pairs = self.analyzer.words(text, lang)
-        hit = [key in matched for _, key in pairs]
-        for first, last, concept in self.analyzer.concept_spans([[k] for _, k in pairs]):
-            if concept in matched:
-                hit[first:last] = [True] * (last - first)
-        spans: list[tuple[int, int]] = []
-        for (match, _), on in zip(pairs, hit):
-            if not on:
-                continue
-            if spans and not text[spans[-1][1]: match.start()].strip():
-                spans[-1] = (spans[-1][0], match.end())
-            else:
-                spans.append((match.start(), match.end()))
-        return spans
+        return _runs(text, self._found(text, lang, matched))
 
     # -- introspection -----------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
@@ -617,6 +737,47 @@ class SearchIndex:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+# Record keys shown under one label in a snippet.
+_FIELD_OF = {"title_original": "title", "title_pl": "title", "title_en": "title",
+             "description_pl": "description", "description_en": "description"}
+
+
+def _covered(groups: list[frozenset[str]], found: list[tuple[int, int, str]]) -> int:
+    terms = {term for *_, term in found}
+    return sum(1 for group in groups if group & terms)
+
+
+def _runs(text: str, found: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    """The found spans as runs to bold: overlapping ones, and ones with only spaces between, merged."""
+    spans: list[tuple[int, int]] = []
+    for start, end, _ in found:
+        if spans and (start <= spans[-1][1] or not text[spans[-1][1]: start].strip()):
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def _window(text: str, first: int | None, width: int) -> tuple[int, int]:
+    """Where to cut `text` to about `width` characters, at spaces, with the match at `first`
+    in its first third."""
+    start = 0
+    if len(text) > width and first is not None:
+        start = max(0, first - width // 3)
+        start = text.rfind(" ", 0, start) + 1 if start else 0
+    end = len(text) if len(text) - start <= width else text.rfind(" ", start, start + width)
+    return start, end if end > start else min(len(text), start + width)
+
+
+def _excerpt(text: str, found: list[tuple[int, int, str]], start: int, end: int) -> str:
+    return ("…" if start else "") + _render(text, _runs(text, found), start, end) + ("…" if end < len(text) else "")
+
+
+def _respellable(folded: str) -> bool:
+    # A number is exact: "2025" is not a typo of "2024", nor "4.2" of "4.1".
+    return not any(c.isdigit() for c in folded)
+
 
 def _as_list(value: Any) -> list:
     if value is None:

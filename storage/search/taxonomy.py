@@ -169,6 +169,34 @@ VOIVODESHIPS = _terms(
     ("zachodniopomorskie", "zachodniopomorskie", "West Pomeranian"),
 )
 
+# What a record's fields are called, for a snippet that says where a search matched (the
+# same words as the archive's catalogue in commands/archive.py; storage does not import it).
+FIELD_LABELS = _terms(
+    ("title", "Tytuł", "Title"),
+    ("description", "Opis", "Description"),
+    ("problem", "Problem", "Problem"),
+    ("how_it_works", "Jak działa", "How it works"),
+    ("results", "Rezultaty", "Results"),
+    ("transfer_conditions", "Warunki przeniesienia", "Transfer conditions"),
+    ("evidence_summary", "Dowody", "Evidence"),
+    ("experiences", "Doświadczenia", "Experiences"),
+    ("tags", "Tagi", "Tags"),
+    ("organisations", "Organizacje", "Organisations"),
+    ("adopters", "Wdrożenia", "Adopters"),
+    ("programme", "Program", "Programme"),
+    ("region", "Region", "Region"),
+    ("country", "Kraj", "Country"),
+    ("target_groups", "Grupy docelowe", "Target groups"),
+    ("areas", "Obszary", "Areas"),
+)
+
+
+def field_label(key: str, lang: str) -> str:
+    """The label of a record field in `lang`; the key itself when unknown."""
+    term = FIELD_LABELS.get(key)
+    return term.label(lang) if term else key
+
+
 # Filter keys a user may type, in English and Polish (folded), to the canonical key.
 FILTER_KEYS = {
     "tag": "tag", "tags": "tag", "tagi": "tag",

@@ -42,7 +42,12 @@ async def test_share_moderate_search_and_experiences(archive_room):
     assert "<strong>" in found["content"]["formatted_body"]  # the matching words are highlighted
 
     # Polish query, English record and the other way round; typos and missing diacritics.
-    assert "Housing First" in reply_text(await leader.ask(room, "!szukaj bezdomność"))
+    assert "#37 Repair café in the library" in reply_text(await leader.ask(room, "!szukaj kawiarenka naprawcza"))
+    homeless = await leader.ask(room, "!szukaj bezdomność")
+    assert "Housing First" in reply_text(homeless)
+    # #30 matches only through its area's label: the snippet says so, the word in bold.
+    assert "#30" in reply_text(homeless) and "Areas: housing and <strong>homelessness</strong>" in \
+        homeless["content"]["formatted_body"]
     assert "Housing First" in reply_text(await leader.ask(room, "!search bezdomnosc"))
     english = reply_text(await leader.ask(room, "!search long-term unemployed"))
     assert "Social Integration Club" in english or "Centrum Integracji" in english

@@ -200,3 +200,20 @@ def test_suggestion_names_the_filter_to_loosen(archive):
     assert suggestion.corrected_query is None
     assert suggestion.loosen == [("stage", 1)]  # dropping the group would not help
     assert suggestion.without_filters == 1
+
+
+# -- numbers ------------------------------------------------------------------------------------
+
+def test_a_number_is_one_token_and_a_lone_digit_does_not_match_inside_it():
+    index = SearchIndex()
+    index.add(record("power", "Inkubator", "Działanie 4.1 programu POWER w latach 2024–2026, dla osób 50+."))
+    index.add(record("krok", "Poradnik", "Krok 1: rozmowa. W 2024 r. przeszkolono 50 osób."))
+    assert ids(index.search("1")) == ["krok"]
+    assert ids(index.search("4.1")) == ids(index.search("POWER 4.1"))[:1] == ["power"]
+    assert ids(index.search("2024-2026")) == ["power"]  # typed with a hyphen, written with a dash
+    assert ids(index.search("2024")) == ["krok"]
+    assert ids(index.search("50+")) == ["power"] and ids(index.search("50")) == ["krok"]
+    assert index.search("4.2").total == 0 and index.search("2025").total == 0  # numbers are not respelled
+    assert index.suggest("2025").corrected_query is None
+    hit = index.search("4.1").hits[0]
+    assert "**4\\.1**" in index.snippet(record("power", "Inkubator", "Działanie 4.1 programu POWER."), hit.matched)

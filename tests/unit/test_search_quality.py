@@ -37,3 +37,16 @@ def test_our_ranking_clears_floors_that_bm25_misses(bench):
     assert ours["ndcg"] >= 1.2 * stemmed["ndcg"]
     cross = [row["ndcg"] for row in ours["rows"] if "cross-language" in row["kind"]]
     assert sum(cross) / len(cross) >= 0.9
+
+
+def test_cross_language_search_finds_what_only_the_dictionary_bridges():
+    spec = importlib.util.spec_from_file_location("search_cross_language", BENCH.with_name("search_cross_language.py"))
+    cross = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cross)
+    data = cross.load()
+    assert len(data["records"]) >= 20 and len(data["queries"]) >= 20
+    ours, before = cross.evaluate(cross.MODES["ours"], data), cross.evaluate(cross.MODES["no translations"], data)
+    assert ours["recall"] >= 0.85 > 0.4 > before["recall"]
+    for direction in ("en→pl", "pl→en"):
+        assert sum(r["recall"] for r in ours["rows"] if r["direction"] == direction) >= 0.8 * sum(
+            1 for r in ours["rows"] if r["direction"] == direction)

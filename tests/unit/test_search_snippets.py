@@ -1,7 +1,9 @@
 """Snippets and highlights: the matched words in bold, everything else literal text, even
 when a record's author typed Markdown or HTML."""
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -74,3 +76,86 @@ def plain_text(html: str) -> str:
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=80))
 def test_any_text_renders_as_itself(text):
     assert plain_text(RENDER(md_escape(text))) == " ".join(text.split())
+
+
+# -- why a hit matched ----------------------------------------------------------------------------
+
+def bold_terms(index, snippet: str) -> set[str]:
+    """The index terms (keys in either language, concepts) of the words a snippet shows in bold."""
+    terms = set()
+    for run in re.findall(r"\*\*(.+?)\*\*", snippet):
+        text = re.sub(r"\\(.)", r"\1", run)
+        for lang in ("pl", "en"):
+            pairs = index.analyzer.words(text, lang)
+            terms |= {key for _, key in pairs}
+            terms |= {concept for *_, concept in index.analyzer.concept_spans([[k] for _, k in pairs])}
+    return terms
+
+
+def judged_queries() -> list[str]:
+    root = Path(__file__).resolve().parents[2]
+    queries = [q["query"] for q in json.loads((root / "storage/search/data/relevance.json").read_text("utf-8"))["queries"]]
+    return queries + [q["query"] for q in json.loads((root / "bench/data/cross_language.json").read_text("utf-8"))["queries"]]
+
+
+@pytest.fixture(scope="module")
+def bigger():
+    """The starter archive and the cross-language benchmark's records."""
+    root = Path(__file__).resolve().parents[2]
+    docs = load_starter_archive() + json.loads((root / "bench/data/cross_language.json").read_text("utf-8"))["records"]
+    index = SearchIndex()
+    index.add_many(docs)
+    return index, {d["id"]: d for d in docs}
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"])
+def test_every_hit_shows_in_bold_why_it_matched(bigger, lang):
+    index, docs = bigger
+    checked = 0
+    for query in judged_queries() + ["Finlandia", "Deventer", "students", "nursing home", "POWER"]:
+        for hit in index.search(query, limit=10).hits:
+            snippet = index.snippet(docs[hit.id], hit.matched, lang)
+            shown = bold_terms(index, snippet)
+            for group in hit.matched.groups:  # each query word that matched, by any of its terms
+                assert group & shown, (query, hit.id, sorted(group), snippet)
+            checked += 1
+    assert checked > 500
+
+
+def test_a_match_only_in_a_taxonomy_label_is_shown_with_the_label(index):
+    docs = {d["id"]: d for d in load_starter_archive()}
+    hit = next(h for h in index.search("bezdomność", limit=10).hits if h.id == "inn-030")  # issue 13's #30
+    assert "Obszary: mieszkalnictwo i **bezdomność**" in index.snippet(docs["inn-030"], hit.matched, "pl")
+    assert "Areas: housing and **homelessness**" in index.snippet(docs["inn-030"], hit.matched, "en")
+
+
+def test_matches_in_the_title_or_a_tag_are_shown_under_their_label():
+    index = SearchIndex()
+    doc = {"id": "t", "title_original": "Kawiarenka naprawcza", "original_language": "pl",
+           "description": "Raz w miesiącu sąsiedzi przynoszą zepsute czajniki i lampy.", "description_lang": "pl",
+           "tags": ["recykling"]}
+    index.add(doc)
+    hit = index.search("kawiarenka recykling").hits[0]
+    snippet = index.snippet(doc, hit.matched, "pl")
+    assert snippet.startswith("Raz w miesiącu")
+    assert "Tytuł: **Kawiarenka** naprawcza" in snippet and "Tagi: **recykling**" in snippet
+    assert "Tags: **recykling**" in index.snippet(doc, hit.matched, "en")
+    assert "Etykiety: **recykling**" in index.snippet(doc, hit.matched, "pl", labels={"tags": "Etykiety"})
+
+
+@pytest.mark.parametrize("query, written, bold", [
+    ("rodzinom", "Asystent pracuje z rodziną w jej domu.", "rodziną"),                      # a lemma
+    ("homelessness", "Wsparcie dla osób w kryzysie bezdomności.", "kryzysie bezdomności"),  # a concept
+    ("teleopeka", "Gmina dofinansowuje teleopiekę dla seniorów.", "teleopiekę"),          # a typo
+    ("repair", "Kawiarenka naprawcza: sąsiedzi uczą się ratować zepsute sprzęty.", "naprawcza"),  # a translation
+    ("4.1", "Inkubator z działania 4.1 programu.", "4\\.1"),                               # a number, whole
+])
+def test_the_word_of_the_record_that_matched_is_bold(query, written, bold):
+    index = SearchIndex()
+    doc = {"id": "d", "title_original": "Rozwiązanie", "original_language": "pl",
+           "description": written, "description_lang": "pl"}
+    index.add(doc)
+    index.add({"id": "other", "title_original": "Inne", "description": "Budżet obywatelski.", "description_lang": "pl"})
+    hit = index.search(query).hits[0]
+    assert hit.id == "d"
+    assert f"**{bold}**" in index.snippet(doc, hit.matched, "pl")
