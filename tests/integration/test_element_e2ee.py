@@ -79,8 +79,8 @@ async def test_element_in_signed_devices_only_mode_reads_the_bot_across_kill_and
         homeserver, members, element, unique, tmp_path):
     bot_id, _owner, leader, room = await _encrypted_leader_room(homeserver, members, element, unique)
     bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id)
-    loaded = subprocess.run([sys.executable, "-m", "bot.cli", "archive", "import", str(STARTER_ARCHIVE), "-c",
-                             str(bot.config_path)], capture_output=True, text=True, cwd=bot.workdir)
+    loaded = subprocess.run([sys.executable, "-m", "bot.cli", "archive", "import", "--publish", str(STARTER_ARCHIVE),
+                             "-c", str(bot.config_path)], capture_output=True, text=True, cwd=bot.workdir)
     assert loaded.returncode == 0, loaded.stderr
     bot.start()
     device = _bot_device(bot)
