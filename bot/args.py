@@ -8,10 +8,10 @@ kept, so a command can take "the rest of the message" verbatim.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from bot.errors import BadQuoting
+from basics.text import fold  # re-exported: the router and the features fold with it
 
 # Opening quote → the closing quotes that may end it (Polish „…” and ”…”, English “…”).
 QUOTES = {'"': '"”“', "„": "”\"“", "“": "”\"", "”": "”\"", "«": "»", "»": "«"}
@@ -68,10 +68,6 @@ def tokenize(line: str) -> list[Token]:
     return tokens
 
 
-def fold(text: str) -> str:
-    """Lower case without diacritics, so ``!Język`` finds ``jezyk``."""
-    text = text.lower().replace("ł", "l")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 @dataclass
@@ -98,3 +94,5 @@ def parse_invocation(text: str) -> Invocation:
     first, _, rest = text.partition("\n")
     body = rest.split("\n") if rest else []
     return Invocation(text=text, first_line=first, tokens=tokenize(first), body=body)
+
+__all__ = ["Invocation", "Token", "fold", "parse_invocation", "tokenize"]

@@ -28,7 +28,6 @@ do is done here after every sync.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import json
 import logging
@@ -64,6 +63,7 @@ from nio.crypto import ENCRYPTION_ENABLED
 from nio.exceptions import OlmUnverifiedDeviceError, SendRetryError
 
 from bot.app import Hub
+from basics.ids import txn_id
 from bot.config import resolve_path
 from bot.context import Incoming
 from bot.e2ee import withheld
@@ -112,7 +112,7 @@ class PermanentSendError(Exception):
 
 def txn_id_for(key: str, index: int = 0) -> str:
     """A transaction id that is the same every time the same thing is sent."""
-    return f"lh-{hashlib.sha256(key.encode()).hexdigest()[:32]}-{index}"
+    return txn_id(key, index=index)
 
 
 def backoff_delays(start: float = 0.5, cap: float = MAX_BACKOFF):

@@ -11,10 +11,12 @@ recognisable as ids that are no longer planned.
 
 from __future__ import annotations
 
-import hashlib
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Literal
+
+from basics.ids import txn_id
 
 from .form import AnnouncementDraft, EventDraft
 from .recurrence import Recurrence, occurrences
@@ -46,7 +48,7 @@ class PlannedSend:
 
     def txn_id(self, room_id: str) -> str:
         """A Matrix transaction id, stable for this send in this room."""
-        return "lh-" + hashlib.sha256(f"{self.id}|{room_id}".encode()).hexdigest()[:32]
+        return txn_id(f"{self.id}|{room_id}")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from bot.args import fold
+from basics.durations import format_duration as common_format_duration
 
 from .messages import EventError
 
@@ -189,11 +190,7 @@ def parse_offsets(text: str) -> tuple[timedelta, ...]:
 
 def format_duration(delta: timedelta) -> str:
     """``timedelta(days=1, minutes=90)`` → ``1d1h30m``: the compact form the parser reads back."""
-    minutes, seconds = divmod(int(delta.total_seconds()), 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = [f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")) if n]
-    return "".join(parts) or "0m"
+    return common_format_duration(delta, zero="0m")
 
 
 # --- points in time -------------------------------------------------------------------

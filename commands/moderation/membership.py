@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from bot import matrix_admin
 from bot.checks import Chain, Checked, Scoped, event_ref, reason, user
 from bot.context import Context
 from bot.reply import md_code
 from bot.router import Arg
+from basics.ids import txn_id
 
 from . import mod
 from .common import Result, failure, report, room_name
@@ -75,7 +74,7 @@ async def redact(ctx: Context, checked: Checked, _event, why: str | None) -> Non
     room_id = checked.rooms[0]
     event_id = (checked.event or {}).get("event_id", "")
     # The same command redacts with the same transaction id, so a retry after a crash is not a second redaction.
-    txn = "lh-redact-" + hashlib.sha256(ctx.incoming.event_id.encode()).hexdigest()[:32]
+    txn = txn_id(ctx.incoming.event_id, kind="redact")
     try:
         await matrix_admin.redact(ctx.transport, room_id, event_id, why, txn_id=txn)
         result = Result(room_id, "done", ctx.t("moderation.redact.done", event=md_code(event_id),

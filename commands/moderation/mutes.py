@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from bot import matrix_admin
+from basics.durations import format_duration as common_format_duration
 from bot.args import fold
 from bot.checks import Chain, Checked, Scoped, reason, user
 from bot.context import Context
@@ -68,12 +69,8 @@ def duration(raw: str, _ctx: Any = None) -> int:
 
 
 def format_duration(seconds: int) -> str:
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return " ".join(parts) or "0s"
+    """``1h 30m``: as mutes are shown."""
+    return common_format_duration(seconds, sep=" ")
 
 
 # ----- muting and lifting (Matrix + database) ------------------------------------------------

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
+
+from basics.text import fold
 
 if TYPE_CHECKING:
     from .translations import Translations
@@ -36,15 +36,6 @@ _WORD = re.compile(r"\d+(?:[.,:/\-–]\d+)+\+?|\d+\+|[^\W_]+")
 _DASHES = str.maketrans({"–": "-", "—": "-"})
 _CACHE_LIMIT = 1 << 19
 _VOWELS = frozenset("aeiouy")
-
-
-@lru_cache(maxsize=1 << 16)
-def fold(text: str) -> str:
-    """Lower case without diacritics; ł/Ł become l, which Unicode does not decompose."""
-    text = text.lower().replace("ł", "l")
-    if text.isascii():
-        return text
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def tokenize(text: str) -> Iterator[re.Match[str]]:
