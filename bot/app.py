@@ -1,8 +1,8 @@
 """The hub: configuration, database, translations, commands and metrics wired together.
 
-Transports (Matrix, console) hand it an ``Incoming`` event; ``execute`` runs the
+Platforms (Matrix, console) hand it an ``Incoming`` event; ``execute`` runs the
 command in one database transaction and returns what to send. The reply is
-recorded in that same transaction by the transport's ``record`` callback, so a
+recorded in that same transaction by the platform's ``record`` callback, so a
 command's writes and its answer are committed together or not at all. A command
 that never touched the database has no transaction: ``record`` is told so.
 
@@ -20,10 +20,11 @@ from typing import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.config import Config, sqlite_url_resolved
-from bot.context import Context, Incoming, Transport
+from bot.context import Context, Incoming
 from bot.errors import CommandError, PermissionDenied, UsageError
 from bot.i18n import Translator
 from bot.metrics import Metrics
+from bot.platform import Platform
 from bot.reply import Outgoing, md_code
 from bot.roles import resolve_role
 from bot.router import Command, Role, Router, convert_args, require_role
@@ -55,7 +56,7 @@ class Hub:
         self.translator = Translator()
         self.router = Router(config.prefix)
         self.metrics = Metrics()
-        self.transport: Transport | None = None
+        self.platform: Platform | None = None
         self.started_at = time.time()
         self.services: dict[str, object] = {}  # long-lived helpers features start (e.g. the event scheduler)
         from bot import messages
@@ -106,16 +107,16 @@ class Hub:
         return grants.get(user_id, set())
 
     async def role_of(self, room_id: str, user_id: str) -> Role:
-        assert self.transport is not None
-        return await resolve_role(self.config.admins, self.transport, self.grants_of, room_id, user_id)
+        assert self.platform is not None
+        return await resolve_role(self.config.admins, self.platform, self.grants_of, room_id, user_id)
 
     async def execute(self, incoming: Incoming, record: Recorder | None = None) -> list[Outgoing]:
         """Run one command; never raises for anything a user typed."""
-        assert self.transport is not None, "a transport must be attached first"
+        assert self.platform is not None, "a platform must be attached first"
         name: str | None = None
         lang = await self.language_of(incoming.sender)
         async with self.sessions() as session:
-            ctx = Context(self, session, self.transport, incoming, lang)
+            ctx = Context(self, session, self.platform, incoming, lang)
             try:
                 if incoming.kind == "undecryptable":  # the transport says why in ``body`` (a catalogue key)
                     reason = incoming.body if incoming.body.startswith("runtime.undecryptable") else None

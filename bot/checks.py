@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 
-from bot import matrix_admin
 from bot.args import fold
 from bot.errors import CommandError, PermissionDenied
+from bot.ids import parse_event_ref, user_id_in
+from bot.platform import CREATOR_LEVEL, PlatformError, RoomState, Shortfall
 from bot.reply import clip, md_code, md_escape
 from bot.roles import resolve_role
 from bot.router import Role
@@ -108,7 +109,7 @@ def action_name(ctx: "Context", action: str) -> str:
 
 
 def power_text(ctx: "Context", level: int) -> str:
-    return ctx.t("checks.creator_level") if level >= matrix_admin.CREATOR_LEVEL else str(level)
+    return ctx.t("checks.creator_level") if level >= CREATOR_LEVEL else str(level)
 
 
 # ----- argument types ------------------------------------------------------------------------
@@ -142,7 +143,7 @@ def user(raw: str, _ctx: Any = None) -> UserRef:
 
 
 def event_ref(raw: str, _ctx: Any = None) -> EventRef:
-    parsed = matrix_admin.parse_event_ref(raw)
+    parsed = parse_event_ref(raw)
     if parsed is None:
         raise ValueError(raw)
     return EventRef(raw, parsed[0], parsed[1])
@@ -167,29 +168,29 @@ class Checked:
     user_id: str | None = None
     rooms: list[str] = field(default_factory=list)  # where the action is allowed, this room first
     refused: dict[str, Refusal] = field(default_factory=dict)
-    states: dict[str, matrix_admin.RoomState] = field(default_factory=dict)
+    states: dict[str, RoomState] = field(default_factory=dict)
     event: dict[str, Any] | None = None  # the event named (redact)
     everywhere: bool = False
 
 
 class _StateView:
-    """The transport's face that ``resolve_role`` needs, answered from fresh room states."""
+    """The platform's face that ``resolve_role`` needs, answered from fresh room states."""
 
-    def __init__(self, transport: Any, states: dict[str, matrix_admin.RoomState]):
-        self.transport = transport
+    def __init__(self, platform: Any, states: dict[str, RoomState]):
+        self.platform = platform
         self.states = states
-        self.leader_rooms = transport.leader_rooms
+        self.leader_rooms = platform.leader_rooms
 
     def power_level(self, room_id: str, user_id: str) -> int:
         state = self.states.get(room_id)
         if state is None:
-            return self.transport.power_level(room_id, user_id)
+            return self.platform.power_level(room_id, user_id)
         return state.power.level(user_id)
 
     def is_room_creator(self, room_id: str, user_id: str) -> bool:
         state = self.states.get(room_id)
         if state is None:
-            return self.transport.is_room_creator(room_id, user_id)
+            return self.platform.is_room_creator(room_id, user_id)
         return user_id in state.power.creators
 
 
@@ -200,7 +201,7 @@ class Chain:
     """The checks of one privileged command.
 
     ``action``: its name in the audit log. ``target``: the argument naming whom (or which event)
-    it acts on. ``bot_power``: the Matrix power the bot needs (see ``matrix_admin.ACTIONS``).
+    it acts on. ``bot_power``: the Matrix power the bot needs (see ``ACTIONS``).
     ``role_for``: the role its arguments need, when more than the command's (given the arguments
     by name). ``allow_self`` / ``allow_bot``: the target may be the caller / the bot.
     ``everywhere``: it always acts in every leader room (``broadcast``); otherwise ``in:all`` in a
@@ -238,7 +239,7 @@ class Chain:
         needs_state = bool(self.target or self.bot_power)
         if not needs_state and not everywhere:  # the role was all there was to check: the handler's own arguments
             return values
-        leader_rooms = list(ctx.transport.leader_rooms)
+        leader_rooms = list(ctx.platform.leader_rooms)
         ref = named.get(self.target) if self.target else None
         if isinstance(ref, EventRef):
             rooms = [await self._event_room(ctx, ref)]
@@ -265,17 +266,17 @@ class Chain:
         return [checked, *values]
 
     async def evaluate(self, ctx: "Context", room_id: str, target: str | None,
-                       state: matrix_admin.RoomState | None, needed: Role) -> Refusal | None:
+                       state: RoomState | None, needed: Role) -> Refusal | None:
         """The chain for one room: None when allowed, else the first check that says no."""
-        transport = ctx.transport
-        if room_id not in transport.leader_rooms:
+        platform = ctx.platform
+        if room_id not in platform.leader_rooms:
             return Refusal("checks.not_leader_room", {"room": room_id})
-        view = _StateView(transport, {room_id: state} if state else {})
+        view = _StateView(platform, {room_id: state} if state else {})
         admins = ctx.hub.config.admins
         caller = await resolve_role(admins, view, ctx.hub.grants_of, room_id, ctx.sender)
         if caller < needed:
             return Refusal("error.permission", {"needed": needed.key, "have": caller.key})
-        bot_id = transport.user_id
+        bot_id = platform.user_id
         if target is not None:
             if target == ctx.sender and not self.allow_self:
                 return Refusal("checks.self")
@@ -287,8 +288,6 @@ class Chain:
                     return Refusal("checks.rank", {"user": target, "target_rank": rank.key,
                                                    "caller_rank": caller.key})
         if self.bot_power:
-            if not matrix_admin.available(transport):  # the console prints notices, and does nothing else
-                return None if self.bot_power == "send" else Refusal("checks.no_homeserver")
             if state is None:
                 return Refusal("checks.bot_absent", {"bot": bot_id})
             if not state.is_joined(bot_id):
@@ -303,14 +302,12 @@ class Chain:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _states(self, ctx: "Context", rooms: Iterable[str]) -> dict[str, matrix_admin.RoomState]:
-        states: dict[str, matrix_admin.RoomState] = {}
-        if not matrix_admin.available(ctx.transport):
-            return states
+    async def _states(self, ctx: "Context", rooms: Iterable[str]) -> dict[str, RoomState]:
+        states: dict[str, RoomState] = {}
         for room_id in rooms:
             try:
-                states[room_id] = await matrix_admin.room_state(ctx.transport, room_id)
-            except matrix_admin.MatrixActionError:
+                states[room_id] = await ctx.platform.room_state(room_id)
+            except PlatformError:
                 continue  # not in the room (or gone): judged without a state, the bot-power step says so
         return states
 
@@ -318,19 +315,14 @@ class Chain:
         if ref.room is None:
             return ctx.room_id
         if ref.room.startswith("#"):
-            try:
-                return await matrix_admin.resolve_alias(ctx.transport, ref.room)
-            except (matrix_admin.MatrixActionError, matrix_admin.NoHomeserver):
-                raise TargetUnclear("checks.event_unknown", event=md_code(clip(ref.raw))) from None
+            room_id = await ctx.platform.resolve_room(ref.room)
+            if room_id is None:
+                raise TargetUnclear("checks.event_unknown", event=md_code(clip(ref.raw)))
+            return room_id
         return ref.room
 
     async def _fetch_event(self, ctx: "Context", room_id: str, ref: EventRef) -> dict[str, Any]:
-        try:
-            event = await matrix_admin.fetch_event(ctx.transport, room_id, ref.event_id)
-        except matrix_admin.NoHomeserver:
-            raise Refused("checks.no_homeserver") from None
-        except matrix_admin.MatrixActionError:
-            event = {}
+        event = await ctx.platform.fetch_event(room_id, ref.event_id)
         if not event.get("sender"):
             raise TargetUnclear("checks.event_unknown", event=md_code(clip(ref.raw)))
         return event
@@ -341,7 +333,7 @@ class Chain:
         raise refusal.error(ctx)
 
 
-def shortfall_refusal(short: matrix_admin.Shortfall, target: str | None) -> Refusal:
+def shortfall_refusal(short: Shortfall, target: str | None) -> Refusal:
     if short.target_level is not None:
         return Refusal("checks.bot_below_target", {"user": target or "", "target_level": short.target_level,
                                                    "have": short.have, "action": short.action})
@@ -350,10 +342,10 @@ def shortfall_refusal(short: matrix_admin.Shortfall, target: str | None) -> Refu
 
 # ----- naming users --------------------------------------------------------------------------
 
-def resolve_user(raw: str, states: list[matrix_admin.RoomState], memberships: tuple[str, ...]) -> str:
+def resolve_user(raw: str, states: list[RoomState], memberships: tuple[str, ...]) -> str:
     """A user id from what was typed: a full id, a matrix.to link, or a display name (or the part of the
     id before ``:``) that exactly one member of these rooms has."""
-    full = matrix_admin.user_id_in(raw)
+    full = user_id_in(raw)
     if full:
         return full
     name = fold(raw.strip().strip("<>").rstrip(":,").lstrip("@"))
@@ -437,7 +429,6 @@ CATALOGUE = {
         "checks.bot": "I will not do this to myself (the bot).",
         "checks.rank": "{user} is **{target_rank}** in this room and you are **{caller_rank}**: you can act only on someone of a lower rank than yours.",
         "checks.not_leader_room": "{room} is not a leader room: I act only in leader rooms. Run this in a leader room, or add `in:all` to act in every leader room.",
-        "checks.no_homeserver": "This needs the Matrix homeserver; the console cannot do it.",
         "checks.bot_absent": "I ({bot}) am not a member of this room, so I cannot act here. Invite me and give me the power level I need (see `!mod verify`).",
         "checks.bot_power": "I cannot {action} here: my power level is {have} and {action} needs {need}. Give me power level {need} or more (room settings → Roles & permissions), or lower what {action} needs.",
         "checks.bot_below_target": "I cannot {action} {user} here: their power level is {target_level} and mine is {have}; the homeserver lets me act only on users below my own level. Give me a power level above {target_level}.",
@@ -454,7 +445,6 @@ CATALOGUE = {
         "checks.bot": "Nie zrobię tego sobie (botowi).",
         "checks.rank": "{user} ma w tym pokoju rolę **{target_rank}**, a Ty: **{caller_rank}**: możesz działać tylko wobec osób o niższej roli niż Twoja.",
         "checks.not_leader_room": "{room} nie jest pokojem liderów: działam tylko w pokojach liderów. Użyj polecenia w pokoju liderów albo dodaj `in:all`, aby działać we wszystkich pokojach liderów.",
-        "checks.no_homeserver": "To wymaga serwera Matrix; konsola tego nie zrobi.",
         "checks.bot_absent": "Nie jestem ({bot}) członkiem tego pokoju, więc nie mogę tu działać. Zaproś mnie i nadaj mi potrzebny poziom uprawnień (zob. `!mod sprawdz`).",
         "checks.bot_power": "Nie mogę tu wykonać akcji „{action}”: mój poziom uprawnień to {have}, a ta akcja wymaga {need}. Nadaj mi poziom {need} lub wyższy (ustawienia pokoju → Role i uprawnienia) albo obniż poziom wymagany do tej akcji.",
         "checks.bot_below_target": "Nie mogę wykonać akcji „{action}” wobec {user}: ma poziom uprawnień {target_level}, a ja {have}; serwer pozwala mi działać tylko wobec osób poniżej mojego poziomu. Nadaj mi poziom wyższy niż {target_level}.",

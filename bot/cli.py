@@ -176,7 +176,7 @@ def cmd_db_upgrade(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from bot.demo import run_demo
+    from bot.matrix.demo import run_demo
 
     return run_demo(Path(args.dir), port=args.port)
 
@@ -280,13 +280,13 @@ def cmd_archive_search(args) -> int:
 
 
 def cmd_crypto_status(args) -> int:
-    from bot.e2ee.operator import cmd_status
+    from bot.matrix.crypto.operator import cmd_status
 
     return cmd_status(_load(args), args.json)
 
 
 def cmd_crypto_reset(args) -> int:
-    from bot.e2ee.operator import cmd_reset
+    from bot.matrix.crypto.operator import cmd_reset
 
     config = _load(args)
     setup_logging(config, "WARNING")
@@ -294,7 +294,7 @@ def cmd_crypto_reset(args) -> int:
 
 
 def cmd_crypto_verify(args) -> int:
-    from bot.e2ee.operator import cmd_verify
+    from bot.matrix.crypto.operator import cmd_verify
 
     return cmd_verify(_load(args), args.timeout)
 

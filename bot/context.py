@@ -4,10 +4,11 @@ session that commits together with the reply, and ways to answer."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.platform import Platform
 from bot.reply import Outgoing, md_code, md_escape
 from bot.router import Command, Role
 
@@ -15,38 +16,10 @@ if TYPE_CHECKING:
     from bot.app import Hub
 
 
-class Transport(Protocol):
-    """What commands and role checks may ask of a transport (Matrix or console)."""
-
-    user_id: str
-    leader_rooms: set[str]
-
-    def power_level(self, room_id: str, user_id: str) -> int: ...
-
-    def is_room_creator(self, room_id: str, user_id: str) -> bool: ...
-
-    def room_display_name(self, room_id: str) -> str: ...
-
-    async def resolve_room(self, room: str) -> str | None: ...
-
-    def encryption_status(self) -> Any:
-        """The cross-signing state (``bot.e2ee.identity.IdentityStatus``), or None without encryption."""
-        ...
-
-    async def send_notice(self, room_id: str, markdown: str, key: str, mentions: list[str] | None = None,
-                          extra: dict[str, Any] | None = None) -> str:
-        """Send a notice that is not a reply; the same ``key`` never sends twice to the homeserver."""
-        ...
-
-    async def edit_notice(self, room_id: str, event_id: str, markdown: str, key: str) -> str:
-        """Replace the text of the bot's own notice ``event_id``; the same ``key`` never edits twice."""
-        ...
-
-
-def room_label(transport: Transport, room_id: str) -> str:
+def room_label(platform: Platform, room_id: str) -> str:
     """A room as people know it: its name (or alias, as the homeserver computes the display name) in
     bold, its id only when it has neither."""
-    name = transport.room_display_name(room_id)
+    name = platform.room_display_name(room_id)
     if not name or name == room_id or name == "Empty Room":
         return md_code(room_id)
     return f"**{md_escape(name)}**"
@@ -54,7 +27,7 @@ def room_label(transport: Transport, room_id: str) -> str:
 
 @dataclass
 class Incoming:
-    """An event the bot acts on, as the transport saw it."""
+    """An event the bot acts on, as the platform saw it."""
 
     event_id: str
     room_id: str
@@ -70,7 +43,7 @@ class Incoming:
 class Context:
     hub: "Hub"
     session: AsyncSession
-    transport: Transport
+    platform: Platform
     incoming: Incoming
     lang: str
     role: Role = Role.ANYONE
@@ -96,7 +69,7 @@ class Context:
         return self.hub.translator(self.lang, key, **params)
 
     def room_label(self, room_id: str) -> str:
-        return room_label(self.transport, room_id)
+        return room_label(self.platform, room_id)
 
     def arg_name(self, name: str) -> str:
         """An argument's name in the reader's language (``reason`` → ``powód``)."""

@@ -15,17 +15,17 @@ from bot.router import Role
 MODERATOR_POWER = 50
 
 
-async def resolve_role(admins: set[str], transport, grants_of: Callable[[str], Awaitable[set[str]]], room_id: str,
+async def resolve_role(admins: set[str], platform, grants_of: Callable[[str], Awaitable[set[str]]], room_id: str,
                        user_id: str) -> Role:
     """``grants_of(user_id)``: the roles granted to a user (the hub keeps them cached)."""
     if user_id in admins:
         return Role.ADMIN
-    if room_id not in transport.leader_rooms:
+    if room_id not in platform.leader_rooms:
         return Role.ANYONE
-    if transport.is_room_creator(room_id, user_id):
+    if platform.is_room_creator(room_id, user_id):
         return Role.ADMIN
     granted = await grants_of(user_id)
-    if transport.power_level(room_id, user_id) >= MODERATOR_POWER or "moderator" in granted:
+    if platform.power_level(room_id, user_id) >= MODERATOR_POWER or "moderator" in granted:
         return Role.MODERATOR
     if "coordinator" in granted:
         return Role.COORDINATOR

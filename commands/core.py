@@ -162,12 +162,12 @@ async def status(ctx: Context) -> None:
     lag_s = number(time.monotonic() - lag, ctx.lang, "0.0") if lag else "—"
     text = ctx.t("core.status.text", uptime=ctx.t("core.status.uptime", h=uptime // 3600, m=uptime % 3600 // 60,
                                                   s=uptime % 60),
-                 rooms=len(ctx.transport.leader_rooms), handled=number(int(handled), ctx.lang), lag=lag_s)
+                 rooms=len(ctx.platform.leader_rooms), handled=number(int(handled), ctx.lang), lag=lag_s)
     ctx.reply(text + "\n" + _encryption_line(ctx))
 
 
 def _encryption_line(ctx: Context) -> str:
-    status = ctx.transport.encryption_status()
+    status = ctx.platform.encryption_status()
     if status is None:
         return ctx.t("core.status.crypto_off")
     if status.state == "ready":

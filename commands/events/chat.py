@@ -185,14 +185,14 @@ async def _user_zone(ctx: Context) -> str | None:
 
 async def _resolve_rooms(ctx: Context, rooms: tuple[str, ...]) -> list[str]:
     resolved: list[str] = []
-    leader_rooms = ctx.transport.leader_rooms
+    leader_rooms = ctx.platform.leader_rooms
     for room in rooms:
         if room == ROOMS_THIS:
             ids = [ctx.room_id]
         elif room == ROOMS_ALL:
             ids = sorted(leader_rooms)
         else:
-            room_id = await ctx.transport.resolve_room(room)
+            room_id = await ctx.platform.resolve_room(room)
             ids = [room_id or room]  # an unknown alias is named in the refusal below
         for room_id in ids:
             if room_id not in leader_rooms:

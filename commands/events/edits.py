@@ -75,7 +75,7 @@ class CountsEditor:
     async def edit(self, event_id: int) -> float | None:
         """Edit each announcement of the event that shows stale counts and may be edited now; the
         seconds until the others may be, or None when none is left."""
-        transport, t, lang = self.hub.transport, self.hub.translator, self.hub.config.language
+        transport, t, lang = self.hub.platform, self.hub.translator, self.hub.config.language
         links = feed_urls(self.hub.config["http"]["public_url"])
         wait: float | None = None
         async with self.hub.sessions() as session:

@@ -115,7 +115,7 @@ class EventScheduler:
     async def _fire(self, row_id: int, woke_at: datetime | None = None) -> None:
         """``woke_at``: when the timer fired. Waiting for a send slot or a rate limit afterwards
         does not make a send "late": late means the bot was not there when it fell due."""
-        transport = self.hub.transport
+        transport = self.hub.platform
         lang = self.hub.config.language
         async with self.hub.sessions() as session:
             row = await session.get(ScheduledSend, row_id)
@@ -164,7 +164,7 @@ async def run_scheduler(hub) -> None:
     hub.services[SERVICE] = scheduler
     await scheduler.start()
     try:
-        stopping = getattr(hub.transport, "stopping", None)
+        stopping = getattr(hub.platform, "stopping", None)
         await (stopping.wait() if stopping is not None else asyncio.Event().wait())
     finally:
         scheduler.stop()

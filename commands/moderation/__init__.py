@@ -2,7 +2,7 @@
 the audit log and a check of the bot's own power.
 
 Every command here is privileged and declares its checks once (``bot.checks.Chain``): the role it
-needs, whom it acts on, the power the bot needs. The Matrix side is ``bot.matrix_admin``; grants
+needs, whom it acts on, the power the bot needs. The platform's side is ``bot.platform.Platform``; grants
 live in ``role_grants``, mutes and the audit log in ``storage.moderation``.
 """
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot import matrix_admin
 from bot.args import fold, tokenize
 from bot.checks import Chain, Checked, action_name, detail_text, power_text, resolve_user
 from bot.context import Context
 from bot.errors import BadQuoting, UsageError
+from bot.platform import CREATOR_LEVEL, PlatformError, RoomState
 from bot.reply import clip, md_code, md_escape
 from bot.router import Arg
 from storage.moderation import AuditRepository
@@ -34,7 +34,7 @@ async def broadcast(ctx: Context, checked: Checked, text: str) -> None:
     results: list[Result] = []
     for room_id in checked.rooms:
         try:
-            await ctx.transport.send_notice(room_id, f"{heading}\n\n{text}", key=f"broadcast:{ctx.incoming.event_id}:{room_id}")
+            await ctx.platform.send_notice(room_id, f"{heading}\n\n{text}", key=f"broadcast:{ctx.incoming.event_id}:{room_id}")
         except Exception as error:  # noqa: BLE001 — whatever the homeserver said, the moderator is told
             results.append(Result(room_id, "failed", ctx.t("moderation.homeserver_refused", error=md_escape(str(error))),
                                   {"key": "moderation.homeserver_refused", "params": {"error": str(error)}}))
@@ -108,10 +108,10 @@ async def _audit_filters(ctx: Context, text: str) -> tuple[int, str | None, str 
 
 async def _audit_user(ctx: Context, raw: str) -> str:
     states = []
-    if matrix_admin.available(ctx.transport) and ctx.room_id in ctx.transport.leader_rooms:
+    if ctx.room_id in ctx.platform.leader_rooms:
         try:
-            states.append(await matrix_admin.room_state(ctx.transport, ctx.room_id))
-        except matrix_admin.MatrixActionError:
+            states.append(await ctx.platform.room_state(ctx.room_id))
+        except PlatformError:
             pass
     return resolve_user(raw, states, ("join", "invite", "leave", "ban"))
 
@@ -130,18 +130,15 @@ def _audit_action(ctx: Context, raw: str) -> str:
 
 @mod.sub("verify", aliases=("sprawdz", "sprawdź", "check"), checks=Chain("verify"))
 async def verify(ctx: Context) -> None:
-    transport = ctx.transport
-    bot_id = transport.user_id
+    platform = ctx.platform
+    bot_id = platform.user_id
     lines = [ctx.t("moderation.verify.title", bot=md_code(bot_id))]
-    if not matrix_admin.available(transport):
-        ctx.reply(ctx.t("checks.no_homeserver"))
-        return
     all_ok = True
-    for room_id in sorted(transport.leader_rooms, key=lambda r: (r != ctx.room_id, r)):
+    for room_id in sorted(platform.leader_rooms, key=lambda r: (r != ctx.room_id, r)):
         lines.append("")
         try:
-            state = await matrix_admin.room_state(transport, room_id)
-        except matrix_admin.MatrixActionError as error:
+            state = await platform.room_state(room_id)
+        except PlatformError as error:
             all_ok = False
             lines.append(f"{room_name(ctx, room_id)}: " +
                          ctx.t("moderation.verify.unreadable", error=md_escape(str(error))))
@@ -153,7 +150,7 @@ async def verify(ctx: Context) -> None:
     ctx.reply("\n".join(lines))
 
 
-def _verify_room(ctx: Context, room_id: str, state: matrix_admin.RoomState, bot_id: str) -> list[str]:
+def _verify_room(ctx: Context, room_id: str, state: RoomState, bot_id: str) -> list[str]:
     power = state.power
     have = power.level(bot_id)
     head = f"{room_name(ctx, room_id)}: " + ctx.t("moderation.verify.level",
@@ -173,6 +170,6 @@ def _verify_room(ctx: Context, room_id: str, state: matrix_admin.RoomState, bot_
     if missing:
         lines.append(ctx.t("moderation.verify.fix", bot=md_code(bot_id), level=max(missing)))
     top = max((power.level(uid) for uid in power.users if uid != bot_id), default=0)
-    if not missing and have < matrix_admin.CREATOR_LEVEL and top >= have:
+    if not missing and have < CREATOR_LEVEL and top >= have:
         lines.append(ctx.t("moderation.verify.above", level=have))
     return lines

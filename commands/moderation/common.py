@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.checks import Checked, action_name, record_action
 from bot.context import Context
-from bot.matrix_admin import MatrixActionError
+from bot.platform import PlatformError
 from bot.reply import md_code, md_escape
 from storage.moderation import AuditRepository
 
@@ -23,7 +23,7 @@ class Result:
     detail: dict[str, Any] | None = None
 
 
-def failure(ctx: Context, room_id: str, error: MatrixActionError) -> Result:
+def failure(ctx: Context, room_id: str, error: PlatformError) -> Result:
     detail = {"key": "moderation.homeserver_refused", "params": {"error": f"{error.status}: {error.message}"}}
     return Result(room_id, "failed", ctx.t("moderation.homeserver_refused", error=md_escape(str(error))), detail)
 

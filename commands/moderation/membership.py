@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot import matrix_admin
 from bot.checks import Chain, Checked, Scoped, event_ref, reason, user
 from bot.context import Context
+from bot.platform import PlatformError
 from bot.reply import md_code
 from bot.router import Arg
 from basics.ids import txn_id
@@ -36,12 +36,12 @@ async def _act(ctx: Context, checked: Checked, action: str, why: Scoped | None) 
             continue
         try:
             if action == "kick":
-                await matrix_admin.kick(ctx.transport, room_id, target, _reason(why))
+                await ctx.platform.kick(room_id, target, _reason(why))
             elif action == "ban":
-                await matrix_admin.ban(ctx.transport, room_id, target, _reason(why))
+                await ctx.platform.ban(room_id, target, _reason(why))
             else:
-                await matrix_admin.unban(ctx.transport, room_id, target)
-        except matrix_admin.MatrixActionError as error:
+                await ctx.platform.unban(room_id, target)
+        except PlatformError as error:
             results.append(failure(ctx, room_id, error))
             continue
         results.append(Result(room_id, "done", ctx.t(f"moderation.{action}.done", user=md_code(target),
@@ -76,10 +76,10 @@ async def redact(ctx: Context, checked: Checked, _event, why: str | None) -> Non
     # The same command redacts with the same transaction id, so a retry after a crash is not a second redaction.
     txn = txn_id(ctx.incoming.event_id, kind="redact")
     try:
-        await matrix_admin.redact(ctx.transport, room_id, event_id, why, txn_id=txn)
+        await ctx.platform.redact(room_id, event_id, why, key=txn)
         result = Result(room_id, "done", ctx.t("moderation.redact.done", event=md_code(event_id),
                                                user=md_code(checked.user_id or ""), room=room_name(ctx, room_id)),
                         {"key": "moderation.redact.detail", "params": {"event": event_id}})
-    except matrix_admin.MatrixActionError as error:
+    except PlatformError as error:
         result = failure(ctx, room_id, error)
     await report(ctx, "redact", checked, [result], reason=why)

@@ -17,12 +17,12 @@ import re
 import time
 from typing import Any
 
-from bot import matrix_admin
 from basics.durations import format_duration as common_format_duration
 from bot.args import fold
 from bot.checks import Chain, Checked, Scoped, reason, user
 from bot.context import Context
 from bot.errors import UsageError
+from bot.platform import PlatformError, PowerLevels, with_user_level
 from bot.reply import clip, md_code
 from bot.router import Arg
 from storage.moderation import AuditRepository, MuteRepository
@@ -75,12 +75,12 @@ def format_duration(seconds: int) -> str:
 
 # ----- muting and lifting (Matrix + database) ------------------------------------------------
 
-async def apply_mute(hub: Any, transport: Any, room_id: str, user_id: str, ends_at_ms: int, by: str,
+async def apply_mute(hub: Any, platform: Any, room_id: str, user_id: str, ends_at_ms: int, by: str,
                      event_id: str | None, why: str | None) -> int:
     """Mute (or extend a mute); returns the muted level. The original entry is kept from the first mute."""
-    async with matrix_admin.power_lock(transport, room_id):
-        content = await matrix_admin.read_power_levels(transport, room_id)
-        power = matrix_admin.PowerLevels(content)
+    async with platform.power_lock(room_id):
+        content = await platform.read_power_levels(room_id)
+        power = PowerLevels(content)
         muted = power.mute_level
         async with hub.sessions() as session:  # committed before the level changes: nothing to lose in a crash
             mutes = MuteRepository(session)
@@ -98,9 +98,9 @@ async def apply_mute(hub: Any, transport: Any, room_id: str, user_id: str, ends_
         _wake_event(hub).set()  # the lifting job may be asleep until a later end
         if power.entry(user_id) != muted:
             try:
-                await matrix_admin.put_power_levels(transport, room_id,
-                                                    matrix_admin.with_user_level(content, user_id, muted))
-            except matrix_admin.MatrixActionError:
+                await platform.put_power_levels(room_id,
+                                                    with_user_level(content, user_id, muted))
+            except PlatformError:
                 if new:  # it never took effect: nothing to lift later
                     async with hub.sessions() as session:
                         row = await MuteRepository(session).get(mute_id)
@@ -111,30 +111,30 @@ async def apply_mute(hub: Any, transport: Any, room_id: str, user_id: str, ends_
     return muted
 
 
-async def restore_level(transport: Any, room_id: str, user_id: str, muted_level: int,
+async def restore_level(platform: Any, room_id: str, user_id: str, muted_level: int,
                         previous_level: int | None) -> bool:
     """Put back the entry the user had before the mute, if their level is still the muted one.
     Returns whether it changed anything."""
-    async with matrix_admin.power_lock(transport, room_id):
-        content = await matrix_admin.read_power_levels(transport, room_id)
-        if matrix_admin.PowerLevels(content).entry(user_id) != muted_level:
+    async with platform.power_lock(room_id):
+        content = await platform.read_power_levels(room_id)
+        if PowerLevels(content).entry(user_id) != muted_level:
             return False
-        await matrix_admin.put_power_levels(transport, room_id,
-                                            matrix_admin.with_user_level(content, user_id, previous_level))
+        await platform.put_power_levels(room_id,
+                                            with_user_level(content, user_id, previous_level))
         return True
 
 
-async def lift_mute(hub: Any, transport: Any, mute_id: int) -> None:
+async def lift_mute(hub: Any, platform: Any, mute_id: int) -> None:
     """The job's side: restore, mark lifted and write the case, in one transaction of its own."""
     async with hub.sessions() as session:
         mute = await MuteRepository(session).get(mute_id)
         if mute is None or mute.lifted_at is not None:
             return
-        restored = await restore_level(transport, mute.room_id, mute.user_id, mute.muted_level, mute.previous_level)
-        MuteRepository.lift(mute, transport.user_id)
+        restored = await restore_level(platform, mute.room_id, mute.user_id, mute.muted_level, mute.previous_level)
+        MuteRepository.lift(mute, platform.user_id)
         key = "moderation.unmute.expired" if restored else "moderation.unmute.expired_changed"
         await AuditRepository(session).record(
-            actor=transport.user_id, action="unmute", target=mute.user_id, room_id=mute.room_id,
+            actor=platform.user_id, action="unmute", target=mute.user_id, room_id=mute.room_id,
             detail={"key": key, "params": {"level": level_param(mute.previous_level)}},
             event_id=mute.event_id, command=None)
         await session.commit()
@@ -151,10 +151,8 @@ def level_param(level: int | None) -> int | str:
 async def lift_ended_mutes(hub: Any) -> None:
     """Lift the mutes whose time is up, then sleep until the next one ends (the database is the truth,
     so a restart catches up)."""
-    transport = hub.transport
-    if not matrix_admin.available(transport):
-        return  # the console cannot change power levels; the bot lifts them when it runs
-    stopping: asyncio.Event | None = getattr(transport, "stopping", None)
+    platform = hub.platform
+    stopping: asyncio.Event | None = platform.stopping
     wake = _wake_event(hub)
     retry_at: dict[int, float] = {}
     while not (stopping and stopping.is_set()):
@@ -170,9 +168,9 @@ async def lift_ended_mutes(hub: Any) -> None:
                 if retry_at.get(mute_id, 0) > time.monotonic():
                     continue
                 try:
-                    await lift_mute(hub, transport, mute_id)
+                    await lift_mute(hub, platform, mute_id)
                     retry_at.pop(mute_id, None)
-                except matrix_admin.MatrixActionError as error:
+                except PlatformError as error:
                     log.warning("cannot lift mute %s yet (%s); retrying in %.0f s", mute_id, error, RETRY_SECONDS)
                     retry_at[mute_id] = time.monotonic() + RETRY_SECONDS
             retry_at = {m: at for m, at in retry_at.items() if m in due}  # lifted by hand meanwhile: forgotten
@@ -215,9 +213,9 @@ async def mute(ctx: Context, checked: Checked, _user, seconds: int, why: Scoped 
     results: list[Result] = []
     for room_id in checked.rooms:
         try:
-            level = await apply_mute(ctx.hub, ctx.transport, room_id, target, ends, ctx.sender, ctx.incoming.event_id,
+            level = await apply_mute(ctx.hub, ctx.platform, room_id, target, ends, ctx.sender, ctx.incoming.event_id,
                                      text_reason)
-        except matrix_admin.MatrixActionError as error:
+        except PlatformError as error:
             results.append(failure(ctx, room_id, error))
             continue
         results.append(Result(room_id, "done",
@@ -242,19 +240,19 @@ async def unmute(ctx: Context, checked: Checked, _user, why: Scoped | None) -> N
         state = checked.states.get(room_id)
         try:
             if active is not None:
-                await restore_level(ctx.transport, room_id, target, active.muted_level, active.previous_level)
+                await restore_level(ctx.platform, room_id, target, active.muted_level, active.previous_level)
                 lifted.append(active)
                 level = active.previous_level
             elif state is not None and (state.power.entry(target) or 0) < state.power.message_level \
                     and state.power.entry(target) is not None:
                 # Silenced by hand (an entry below what messages need), not by me: back to the room's default.
-                await _remove_entry(ctx.transport, room_id, target)
+                await _remove_entry(ctx.platform, room_id, target)
                 level = None
             else:
                 results.append(Result(room_id, "failed", ctx.t("moderation.unmute.not_muted", user=md_code(target)),
                                       {"key": "moderation.unmute.not_muted", "params": {"user": target}}))
                 continue
-        except matrix_admin.MatrixActionError as error:
+        except PlatformError as error:
             results.append(failure(ctx, room_id, error))
             continue
         shown = ctx.t("moderation.level.none") if level is None else str(level)
@@ -266,7 +264,7 @@ async def unmute(ctx: Context, checked: Checked, _user, why: Scoped | None) -> N
     await report(ctx, "unmute", checked, results, reason=why.text if why else None)
 
 
-async def _remove_entry(transport: Any, room_id: str, user_id: str) -> None:
-    async with matrix_admin.power_lock(transport, room_id):
-        content = await matrix_admin.read_power_levels(transport, room_id)
-        await matrix_admin.put_power_levels(transport, room_id, matrix_admin.with_user_level(content, user_id, None))
+async def _remove_entry(platform: Any, room_id: str, user_id: str) -> None:
+    async with platform.power_lock(room_id):
+        content = await platform.read_power_levels(room_id)
+        await platform.put_power_levels(room_id, with_user_level(content, user_id, None))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import matrix_admin
 from bot.checks import Chain, Checked, record_action, user
 from bot.context import Context
+from bot.platform import PlatformError
 from bot.reply import md_code
 from bot.roles import MODERATOR_POWER
 from bot.router import Arg, Role
@@ -35,10 +35,10 @@ async def roles(ctx: Context) -> None:
     admins = sorted(ctx.hub.config.admins)
     lines.append(ctx.t("moderation.roles.admins", users=_list(ctx, admins)))
     state = None
-    if matrix_admin.available(ctx.transport) and ctx.room_id in ctx.transport.leader_rooms:
+    if ctx.room_id in ctx.platform.leader_rooms:
         try:
-            state = await matrix_admin.room_state(ctx.transport, ctx.room_id)
-        except matrix_admin.MatrixActionError:
+            state = await ctx.platform.room_state(ctx.room_id)
+        except PlatformError:
             state = None
     if state is not None:
         lines.append(ctx.t("moderation.roles.creators", users=_list(ctx, sorted(state.power.creators))))
@@ -83,7 +83,7 @@ async def revoke(ctx: Context, checked: Checked, _user, role: str) -> None:
     role_text = ctx.t(f"role.{role}")
     if not await RoleRepository(ctx.session).revoke(target, role):
         text = ctx.t("moderation.role.not_granted", user=md_code(target), role=role_text)
-        if role == "moderator" and ctx.transport.power_level(ctx.room_id, target) >= MODERATOR_POWER:
+        if role == "moderator" and ctx.platform.power_level(ctx.room_id, target) >= MODERATOR_POWER:
             text += " " + ctx.t("moderation.role.by_power")
         ctx.reply(text)
         return

@@ -18,7 +18,7 @@ import pytest
 import signedjson.key
 import signedjson.sign
 
-from bot.e2ee.signing import fingerprint
+from bot.matrix.crypto.signing import fingerprint
 from storage.search import STARTER_ARCHIVE
 from tests.element import ElementClient, node_ready
 from tests.harness import PASSWORD, BotProcess

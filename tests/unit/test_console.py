@@ -320,3 +320,22 @@ def test_an_interrupted_console_exits_although_it_was_waiting_for_input(tmp_path
             process.kill()
         process.wait()
         process.stdin.close()
+
+
+async def test_moderation_commands_run_in_the_console_against_its_rooms(open_console):
+    """The console's room keeps members and power levels with the homeserver's rules, so an admin at the
+    terminal kicks, mutes and checks the bot's power as in a Matrix room."""
+    admin = await open_console(ADMIN, language="en")
+    room = admin.rooms.rooms[CONSOLE_ROOM]
+    room.join("@spam:localhost", "Spammer")
+    room.join("@ala:localhost", "Ala")
+    assert await say(admin, "!mod kick Spammer selling things") == "Removed @spam:localhost from console. (case #1)"
+    assert room.members["@spam:localhost"].membership == "leave"
+    assert "Muted @ala:localhost in console for 10m" in await say(admin, "!mod mute @ala:localhost 10m")
+    assert room.levels.level("@ala:localhost") == -1 < room.levels.message_level
+    assert "@ala:localhost may speak again in console" in await say(admin, "!mod unmute Ala")
+    assert room.levels.entry("@ala:localhost") is None  # back to the room's default, as before the mute
+    verify = await say(admin, "!mod verify")
+    assert "room creator (above every level)" in verify and "Everything is in place." in verify
+    audit = await say(admin, "!mod audit 5")
+    assert "#1" in audit and "#3" in audit

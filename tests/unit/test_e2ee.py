@@ -16,12 +16,12 @@ import signedjson.sign
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.e2ee.cross_signing import CrossSigningKeys, PublishedIdentity, signed_devices
-from bot.e2ee.identity import LocalKeys, RecoveryKeySource
-from bot.e2ee.secret_storage import (RecoveryKeyError, SecretStorageError, StorageKey, decode_recovery_key, decrypt,
+from bot.matrix.crypto.cross_signing import CrossSigningKeys, PublishedIdentity, signed_devices
+from bot.matrix.crypto.identity import LocalKeys, RecoveryKeySource
+from bot.matrix.crypto.secret_storage import (RecoveryKeyError, SecretStorageError, StorageKey, decode_recovery_key, decrypt,
                                      encode_recovery_key, key_matches)
-from bot.e2ee.signing import SigningKey, canonical_json, sign_json, verify_json
-from bot.e2ee.withheld import notice_key
+from bot.matrix.crypto.signing import SigningKey, canonical_json, sign_json, verify_json
+from bot.matrix.crypto.withheld import notice_key
 from tests.element import ROOT, node_ready
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers(-2**53 + 1, 2**53 - 1) | st.text(),

@@ -53,7 +53,7 @@ async def make_hub(tmp_path):
 
     yield make
     for hub in made:
-        hub.transport.out.close()
+        hub.platform.out.close()
         await hub.close()
 
 
@@ -63,7 +63,7 @@ def _start(days: int = 10) -> str:
 
 async def _announce(hub: Hub, form: str, scheduler: EventScheduler | None = None) -> str:
     """Add and confirm an event, fire its announcement (with the hub's one scheduler); the text the room got."""
-    transport = hub.transport
+    transport = hub.platform
     assert "event 1" in (await transport.handle("!event add " + form))[0].lower()
     await transport.handle("!event confirm 1")
     async with hub.sessions() as session:
@@ -79,14 +79,14 @@ async def test_the_announcement_gives_the_feeds_subscription_links_from_public_u
     text = await _announce(hub, f"Title: Training\nStart: {_start()}")
     assert ("📆 Every event in your calendar app: subscribe to webcal://hub.example.org/leaders/events.ics "
             "or https://hub.example.org/leaders/events.ics") in text
-    listing = (await hub.transport.handle("!events"))[0]
+    listing = (await hub.platform.handle("!events"))[0]
     assert "Training" in listing and "webcal://hub.example.org/leaders/events.ics" in listing
     assert listing.rstrip().endswith("https://hub.example.org/leaders/events.ics")
 
 
 async def test_polish_readers_get_the_links_in_polish_and_an_empty_list_still_gives_them(make_hub):
     hub = await make_hub(lang="pl", http='public_url = "http://127.0.0.1:8080"')
-    (reply,) = await hub.transport.handle("!wydarzenia")
+    (reply,) = await hub.platform.handle("!wydarzenia")
     assert reply == ("Brak nadchodzących wydarzeń.\n\n📆 Wszystkie wydarzenia w Twoim kalendarzu: zasubskrybuj "
                      "webcal://127.0.0.1:8080/events.ics albo http://127.0.0.1:8080/events.ics")
 
@@ -94,9 +94,9 @@ async def test_polish_readers_get_the_links_in_polish_and_an_empty_list_still_gi
 async def test_without_public_url_nothing_is_said_about_links(make_hub):
     hub = await make_hub()
     text = await _announce(hub, f"Title: Training\nStart: {_start()}")
-    listing = (await hub.transport.handle("!events"))[0]
+    listing = (await hub.platform.handle("!events"))[0]
     assert "webcal" not in text + listing and "events.ics" not in text + listing and "📆" not in text + listing
-    assert (await hub.transport.handle("!events")) == [listing]
+    assert (await hub.platform.handle("!events")) == [listing]
 
 
 # --- RSVP counts kept current by throttled m.replace edits ------------------------------------------
@@ -120,9 +120,9 @@ async def _edits_settle(hub: Hub, scheduler: EventScheduler, timeout: float = 10
     seen: list[tuple[float, str]] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for _room, _edited, text in hub.transport.edits[len(seen):]:
+        for _room, _edited, text in hub.platform.edits[len(seen):]:
             seen.append((time.monotonic(), text))
-        if not scheduler.editor.tasks and len(seen) == len(hub.transport.edits):
+        if not scheduler.editor.tasks and len(seen) == len(hub.platform.edits):
             return seen
         await asyncio.sleep(0.02)
     raise AssertionError(f"the editor did not settle: {seen}")
@@ -143,7 +143,7 @@ async def test_a_burst_of_answers_becomes_at_most_two_edits_and_the_last_shows_t
     hub, scheduler, text, message = announced
     assert "RSVP: ✅ 0 · ❔ 0 · ❌ 0" in text
     await _edits_settle(hub, scheduler)
-    assert hub.transport.edits == []  # nothing changed since it was posted
+    assert hub.platform.edits == []  # nothing changed since it was posted
     for n in range(5):
         await _react(hub, f"@leader{n}:localhost", "✅", message)
     await _react(hub, "@sceptic:localhost", "❌", message)
@@ -153,21 +153,21 @@ async def test_a_burst_of_answers_becomes_at_most_two_edits_and_the_last_shows_t
     assert edits[-1][1].startswith("📅 Training (event 1)") and "Coming? React ✅" in edits[-1][1]
     if len(edits) == 2:
         assert edits[1][0] - edits[0][0] >= 0.9  # never two edits of one announcement within the interval
-    assert {room for room, _m, _t in hub.transport.edits} == {CONSOLE_ROOM}
-    assert {edited for _r, edited, _t in hub.transport.edits} == {message}
+    assert {room for room, _m, _t in hub.platform.edits} == {CONSOLE_ROOM}
+    assert {edited for _r, edited, _t in hub.platform.edits} == {message}
 
     # Taking a reaction back is an answer withdrawn: shown too, after the interval.
     await _react(hub, "@sceptic:localhost", "❌", message, kind="unreaction")
     await _react(hub, "@leader0:localhost", "❔", message)
     (last_at, last), = (await _edits_settle(hub, scheduler))[-1:]
     assert "RSVP: ✅ 4 · ❔ 1 · ❌ 0" in last
-    assert "RSVP: ✅ 4 · ❔ 1 · ❌ 0" in (await hub.transport.handle("!event 1"))[0]
+    assert "RSVP: ✅ 4 · ❔ 1 · ❌ 0" in (await hub.platform.handle("!event 1"))[0]
 
 
 async def test_rsvp_by_command_edits_the_announcement_too(announced):
     hub, scheduler, _text, _message = announced
-    hub.transport.sender = "@ala:localhost"
-    assert "your answer to event 1 is maybe" in (await hub.transport.handle("!rsvp 1 maybe"))[0]
+    hub.platform.sender = "@ala:localhost"
+    assert "your answer to event 1 is maybe" in (await hub.platform.handle("!rsvp 1 maybe"))[0]
     (_at, text), = await _edits_settle(hub, scheduler)
     assert "RSVP: ✅ 0 · ❔ 1 · ❌ 0" in text
 
@@ -178,7 +178,7 @@ async def test_an_answer_committed_before_a_crash_is_shown_at_the_next_start_and
     del hub.services[SERVICE]  # the bot "crashes" right after committing the answer, before any edit
     await _react(hub, "@ala:localhost", "✅", message)
     await _edits_settle(hub, scheduler)
-    assert hub.transport.edits == []
+    assert hub.platform.edits == []
 
     restarted = EventScheduler(hub)
     await restarted.start()  # the database is the truth: the stale announcement is found and edited
@@ -191,7 +191,7 @@ async def test_an_answer_committed_before_a_crash_is_shown_at_the_next_start_and
     await again.start()
     try:
         await _edits_settle(hub, again)
-        assert len(hub.transport.edits) == 1  # nothing to show: no second edit
+        assert len(hub.platform.edits) == 1  # nothing to show: no second edit
     finally:
         again.stop()
     async with hub.sessions() as session:
@@ -201,10 +201,10 @@ async def test_an_answer_committed_before_a_crash_is_shown_at_the_next_start_and
 
 async def test_a_cancelled_events_announcement_is_left_as_it_was(announced):
     hub, scheduler, _text, message = announced
-    await hub.transport.handle("!event cancel 1 no room")
+    await hub.platform.handle("!event cancel 1 no room")
     await _react(hub, "@ala:localhost", "✅", message)  # not an answer any more
     await _edits_settle(hub, scheduler)
-    assert hub.transport.edits == []
+    assert hub.platform.edits == []
 
 
 # --- the description is the organiser's Markdown ---------------------------------------------------------
@@ -215,13 +215,13 @@ async def test_a_description_in_markdown_is_shown_formatted_and_safe_everywhere(
     description = ("Description: **Bring** your *own* data; [agenda](https://example.org/a) "
                    "[x](javascript:alert(1)) <b>hi</b>\n- first\n- second\n```\nleft open")
     form = f"Title: Data day\nStart: {_start()}\n{description}"
-    preview = (await hub.transport.handle("!event add " + form))[0]
-    await hub.transport.handle("!event confirm 1")
+    preview = (await hub.platform.handle("!event add " + form))[0]
+    await hub.platform.handle("!event confirm 1")
     async with hub.sessions() as session:
         (row,) = await session.scalars(select(ScheduledSend).where(ScheduledSend.kind == "announce"))
     await EventScheduler(hub).fire(row.id)
-    ((_room, announcement),) = [s for s in hub.transport.sent if s[1].startswith("📅")]
-    details = (await hub.transport.handle("!event 1"))[0]
+    ((_room, announcement),) = [s for s in hub.platform.sent if s[1].startswith("📅")]
+    details = (await hub.platform.handle("!event 1"))[0]
     for plain in (preview, announcement, details):
         assert "Bring your own data; agenda (https://example.org/a) [x](javascript:alert(1)) <b>hi</b>" in plain
         assert "**" not in plain and "• first\n• second" in plain and "left open" in plain
@@ -235,7 +235,7 @@ async def test_the_html_of_a_markdown_description(make_hub):
     from commands.events.store import draft_from_json
 
     hub = await make_hub()
-    await hub.transport.handle("!event add Title: T\nStart: " + _start() + "\nDescription: **Bold** <i>x</i>")
+    await hub.platform.handle("!event add Title: T\nStart: " + _start() + "\nDescription: **Bold** <i>x</i>")
     async with hub.sessions() as session:
         from storage.models import HubEvent
 

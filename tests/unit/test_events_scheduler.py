@@ -63,14 +63,14 @@ async def test_a_send_fires_once_even_when_woken_twice(hub):
     scheduler = EventScheduler(hub)
     await scheduler.fire(row)
     await scheduler.fire(row)  # a second wake-up (e.g. a rebuild racing a timer) sends nothing
-    assert hub.transport.sent == [(CONSOLE_ROOM, "📣 Call for applications")]
+    assert hub.platform.sent == [(CONSOLE_ROOM, "📣 Call for applications")]
     assert await _status(hub, row) == "sent"
 
 
 async def test_a_send_due_while_down_goes_out_late_and_marked(hub):
     row = await _announcement(hub, datetime.now(timezone.utc) - timedelta(minutes=10))
     await EventScheduler(hub).fire(row)
-    assert hub.transport.sent == [(CONSOLE_ROOM, "📣 (late) Call for applications")]
+    assert hub.platform.sent == [(CONSOLE_ROOM, "📣 (late) Call for applications")]
     assert await _status(hub, row) == "late"
 
 
@@ -78,16 +78,16 @@ async def test_a_send_older_than_the_grace_is_skipped_and_the_coordinator_told(h
     row = await _announcement(hub, datetime.now(timezone.utc) - timedelta(hours=2))
     await EventScheduler(hub).fire(row)
     assert await _status(hub, row) == "skipped"
-    (room, text), = hub.transport.sent
+    (room, text), = hub.platform.sent
     assert room == CONSOLE_ROOM and "was not sent" in text and "grace" in text
     assert "(announcement) about Call for applications for console" in text  # kind translated, room named
 
 
 async def test_the_coordinator_is_told_of_a_skipped_send_in_their_own_language(hub):
-    await hub.transport.handle("!lang pl")  # the bot's language is English
+    await hub.platform.handle("!lang pl")  # the bot's language is English
     row = await _announcement(hub, datetime.now(timezone.utc) - timedelta(hours=2))
     await EventScheduler(hub).fire(row)
-    (room, text), = hub.transport.sent
+    (room, text), = hub.platform.sent
     assert text.startswith("Zaplanowana wiadomość (ogłoszenie) o Call for applications dla console")
 
 
@@ -104,7 +104,7 @@ async def test_start_rebuilds_every_planned_send_from_the_database(hub):
 
 
 async def test_confirming_an_event_plans_reminders_in_local_time_across_dst(hub):
-    transport = hub.transport
+    transport = hub.platform
     # A weekly event at 18:00 Warsaw time whose series crosses the last Sunday of March.
     replies = await transport.handle("!event add Title: Weekly meeting\nStart: 2027-03-22 18:00\n"
                                      "Repeat: weekly\nReminders: 1h")
@@ -120,7 +120,7 @@ async def test_confirming_an_event_plans_reminders_in_local_time_across_dst(hub)
 async def test_editing_the_time_replans_the_reminders_and_announces_the_change(hub):
     # A winter date always in the future (no DST change near it), so the test does not expire.
     year = dt.date.today().year + 1
-    transport = hub.transport
+    transport = hub.platform
     await transport.handle(f"!event add Title: Study tour\nStart: {year}-01-20 10:00\nReminders: 1d")
     await transport.handle("!event confirm 1")
     reply = await transport.handle(f"!event edit 1\nStart: {year}-01-21 12:00")
@@ -134,7 +134,7 @@ async def test_editing_the_time_replans_the_reminders_and_announces_the_change(h
 
 
 async def test_a_coordinator_cannot_target_a_room_that_is_not_a_leader_room(hub):
-    reply = await hub.transport.handle("!event add Title: X\nStart: tomorrow 10:00\nRooms: !elsewhere:localhost")
+    reply = await hub.platform.handle("!event add Title: X\nStart: tomorrow 10:00\nRooms: !elsewhere:localhost")
     assert "is not a leader room I serve" in reply[0] and "Rooms" in reply[0]
     async with hub.sessions() as session:
         assert list(await session.scalars(select(ScheduledSend))) == []

@@ -74,7 +74,7 @@ url = "sqlite+aiosqlite:///{db_path}"
         def check(text, as_admin):
             nonlocal answered, ignored
             console = admin if as_admin else leader
-            hub.transport = console  # the hub asks its transport about rooms and roles
+            hub.platform = console  # the hub asks its transport about rooms and roles
             replies = runner.run(console.handle(text))
             if not hub.router.is_command(text):
                 assert replies == [], (text, replies)
@@ -90,7 +90,7 @@ url = "sqlite+aiosqlite:///{db_path}"
             check()
             assert answered > 50 and ignored > 10, (answered, ignored)
             # Afterwards the bot and its database still work.
-            hub.transport = leader
+            hub.platform = leader
             runner.run(leader.handle("!lang en"))
             assert runner.run(leader.handle("!whoami")) == [
                 "You are @anna:localhost; your role in this room: leader; language: en."]

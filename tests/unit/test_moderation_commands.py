@@ -1,6 +1,6 @@
 """Moderation commands through the hub's one path (parse → check chain → handler → reply), over a real
-SQLite file and a fake homeserver that applies the Matrix power rules — a leader's conversation with
-the bot, without Synapse. The real homeserver is in tests/integration/test_moderation.py."""
+SQLite file and the console's in-memory rooms, which apply the Matrix power rules as the homeserver does —
+a leader's conversation with the bot, without Synapse. The real homeserver is in tests/integration/test_moderation.py."""
 
 from __future__ import annotations
 
@@ -9,18 +9,16 @@ import itertools
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from nio import RoomGetStateResponse
-from nio.responses import ErrorResponse
-
 from bot.app import Hub
 from bot.config import parse_config
+from bot.console import ConsoleTransport
 from bot.context import Incoming
 from bot.i18n import LANGUAGES
-from bot.matrix_admin import PowerLevels
+from bot.platform import PlatformError
 from bot.reply import render_markdown
+from bot.rooms import MemoryRoom, MemoryRooms
 from commands.moderation import mutes as mutes_module
 from commands.moderation.mutes import lift_mute
 from storage.moderation import MuteRepository
@@ -38,151 +36,35 @@ ROOM_A, ROOM_B, OTHER = "!a:x.org", "!b:x.org", "!other:x.org"
 _ids = itertools.count()
 
 
-class Response:
-    def __init__(self, **fields: Any):
-        self.__dict__.update(fields)
-
-
-class FakeRoom:
-    def __init__(self, room_id: str, name: str, power: dict[str, Any], members: dict[str, str | tuple[str, str]]):
-        self.room_id, self.name = room_id, name
-        self.power = power
-        self.members = {uid: (m if isinstance(m, tuple) else ("join", m)) for uid, m in members.items()}
-        self.events: dict[str, dict[str, Any]] = {}
-        self.redacted: list[str] = []
-
-    def state_events(self) -> list[dict[str, Any]]:
-        events = [{"type": "m.room.create", "sender": OWNER, "state_key": "", "content": {"room_version": "12"}},
-                  {"type": "m.room.power_levels", "state_key": "", "content": copy.deepcopy(self.power)},
-                  {"type": "m.room.name", "state_key": "", "content": {"name": self.name}}]
-        for uid, (membership, name) in self.members.items():
-            content = {"membership": membership}
-            if name:
-                content["displayname"] = name
-            events.append({"type": "m.room.member", "state_key": uid, "content": content})
-        return events
-
-    def levels(self) -> PowerLevels:
-        return PowerLevels(self.power, frozenset({OWNER}))
-
-
-class FakeClient:
-    """The part of nio's AsyncClient moderation uses; refuses what Synapse would refuse."""
-
-    def __init__(self, rooms: dict[str, FakeRoom]):
-        self.rooms_ = rooms
-        self.calls: list[tuple] = []
-
-    def _room(self, room_id):
-        room = self.rooms_.get(room_id)
-        if room is None or room.members.get(BOT, ("leave",))[0] != "join":
-            return None
-        return room
-
-    @staticmethod
-    def _forbidden(message="You don't have permission"):
-        return ErrorResponse(message, "M_FORBIDDEN")
-
-    async def room_get_state(self, room_id):
-        room = self._room(room_id)
-        return RoomGetStateResponse(room.state_events(), room_id) if room else self._forbidden("not in room")
-
-    async def room_get_state_event(self, room_id, event_type, state_key=""):
-        room = self._room(room_id)
-        return Response(content=copy.deepcopy(room.power)) if room else self._forbidden()
-
-    async def room_put_state(self, room_id, event_type, content, state_key=""):
-        room = self._room(room_id)
-        levels = room.levels()
-        bot = levels.level(BOT)
-        if bot < levels.needed("power_levels"):
-            return self._forbidden("power_levels")
-        old, new = room.power.get("users", {}), content.get("users", {})
-        for uid in set(old) | set(new):
-            if old.get(uid) != new.get(uid) and uid != BOT:
-                if levels.level(uid) >= bot or (new.get(uid) or 0) > bot:
-                    return self._forbidden("user level")
-        self.calls.append(("power", room_id, copy.deepcopy(new)))
-        room.power = copy.deepcopy(content)
-        return Response(event_id="$pl")
-
-    async def _membership(self, action, room_id, user_id, new):
-        room = self._room(room_id)
-        short = room.levels().shortfall(BOT, action, user_id)
-        if short:
-            return self._forbidden(action)
-        self.calls.append((action, room_id, user_id))
-        name = room.members.get(user_id, ("leave", None))[1]
-        room.members[user_id] = (new, name)
-        return Response()
-
-    async def room_kick(self, room_id, user_id, reason=None):
-        return await self._membership("kick", room_id, user_id, "leave")
-
-    async def room_ban(self, room_id, user_id, reason=None):
-        return await self._membership("ban", room_id, user_id, "ban")
-
-    async def room_unban(self, room_id, user_id):
-        return await self._membership("unban", room_id, user_id, "leave")
-
-    async def room_get_event(self, room_id, event_id):
-        room = self._room(room_id)
-        if room is None or event_id not in room.events:
-            return ErrorResponse("Event not found", "M_NOT_FOUND")
-        return Response(event=Response(source=room.events[event_id]))
-
-    async def room_redact(self, room_id, event_id, reason=None, tx_id=None):
-        room = self._room(room_id)
-        if room.levels().level(BOT) < room.levels().needed("redact"):
-            return self._forbidden("redact")
-        room.redacted.append(event_id)
-        return Response(event_id="$redaction")
-
-    async def room_resolve_alias(self, alias):
-        return ErrorResponse("no alias", "M_NOT_FOUND")
-
-
-class FakeTransport:
-    def __init__(self, rooms: dict[str, FakeRoom], leader_rooms: set[str]):
-        self.user_id = BOT
-        self.rooms = rooms
-        self.leader_rooms = leader_rooms
-        self.client = FakeClient(rooms)
-        self.sent: list[tuple[str, str, str]] = []
-        self.failing_rooms: set[str] = set()
-
-    def power_level(self, room_id, user_id):
-        room = self.rooms.get(room_id)
-        return room.levels().level(user_id) if room and user_id != OWNER else 0
-
-    def is_room_creator(self, room_id, user_id):
-        return room_id in self.rooms and user_id == OWNER
-
-    def room_display_name(self, room_id):
-        room = self.rooms.get(room_id)
-        return room.name if room else room_id
-
-    async def send_notice(self, room_id, markdown, key, mentions=None, extra=None):
-        if room_id in self.failing_rooms:
-            raise RuntimeError("M_FORBIDDEN: You don't have permission to post that to the room")
-        self.sent.append((room_id, markdown, key))
-        return "$notice"
-
-
-def make_rooms(bot_level_b: int = 0) -> dict[str, FakeRoom]:
+def make_rooms(bot_level_b: int = 0) -> MemoryRooms:
+    """Two leader rooms the owner created (room version 12) and a room that is not a leader room, kept by the
+    console's in-memory rooms, which refuse what Synapse would refuse."""
     members = {BOT: "Hub", OWNER: "Owner", ADMIN: "Admin", MOD: "Marta Mod", GMOD: "Greg", COORD: "Cora",
                ALA: "Ala Nowak", BOB: "Bob"}
-    room_a = FakeRoom(ROOM_A, "Leaders A", {"users": {BOT: 100, MOD: 50, ALA: 10}}, dict(members))
-    room_b = FakeRoom(ROOM_B, "Leaders B", {"users": {BOT: bot_level_b}}, dict(members))
-    other = FakeRoom(OTHER, "Bob's room", {"users": {BOT: 100, BOB: 100}}, {BOT: "Hub", BOB: "Bob", ALA: "Ala"})
-    return {ROOM_A: room_a, ROOM_B: room_b, OTHER: other}
+    rooms = MemoryRooms(BOT)
+    for room_id, name, power, people in (
+            (ROOM_A, "Leaders A", {"users": {BOT: 100, MOD: 50, ALA: 10}}, members),
+            (ROOM_B, "Leaders B", {"users": {BOT: bot_level_b}}, members),
+            (OTHER, "Bob's room", {"users": {BOT: 100, BOB: 100}}, {BOT: "Hub", BOB: "Bob", ALA: "Ala"})):
+        room = rooms.add(MemoryRoom(room_id, name, creator=OWNER, power=power))
+        for user_id, display_name in people.items():
+            room.join(user_id, display_name)
+    return rooms
 
 
 class Bot:
     """The hub with the fake homeserver; ``say`` is one message in a room, returning the reply's text."""
 
-    def __init__(self, hub: Hub, transport: FakeTransport, db_path: Path):
-        self.hub, self.transport, self.db_path = hub, transport, db_path
+    def __init__(self, hub: Hub, platform: ConsoleTransport, db_path: Path):
+        self.hub, self.platform, self.db_path = hub, platform, db_path
+        self.broadcasts: list[tuple[str, str, str]] = []  # (room, Markdown, key) of notices sent outside replies
+        send = platform.send_outgoing
+
+        async def record_and_send(room_id, message, key):
+            self.broadcasts.append((room_id, message.markdown, key))
+            return await send(room_id, message, key)
+
+        platform.send_outgoing = record_and_send
 
     async def say(self, sender: str, text: str, room: str = ROOM_A, event_id: str | None = None) -> str:
         incoming = Incoming(event_id or f"$e{next(_ids)}", room, sender, text, int(time.time() * 1000))
@@ -194,8 +76,11 @@ class Bot:
         with sqlite3.connect(self.db_path) as db:
             return db.execute("SELECT actor, action, target, room_id, outcome FROM audit_log ORDER BY id").fetchall()
 
-    def room(self, room_id: str = ROOM_A) -> FakeRoom:
-        return self.transport.rooms[room_id]
+    def room(self, room_id: str = ROOM_A) -> MemoryRoom:
+        return self.platform.rooms.rooms[room_id]
+
+    def membership(self, user_id: str, room_id: str = ROOM_A) -> str:
+        return self.room(room_id).members[user_id].membership
 
 
 @pytest.fixture
@@ -217,9 +102,9 @@ url = "sqlite+aiosqlite:///hub.db"
 """)
         hub = await Hub.create(parse_config(path.read_text(), path, env={}))
         hubs.append(hub)
-        transport = FakeTransport(make_rooms(bot_level_b), {ROOM_A, ROOM_B})
-        hub.transport = transport
-        made = Bot(hub, transport, tmp_path / "hub.db")
+        platform = ConsoleTransport(hub, ADMIN, tmp_path / "files", rooms=make_rooms(bot_level_b))
+        platform.leader_rooms = {ROOM_A, ROOM_B}
+        made = Bot(hub, platform, tmp_path / "hub.db")
         for user, role in ((GMOD, "moderator"), (COORD, "coordinator")):
             assert "now" in await made.say(ADMIN, f"!role grant {user} {role}")
         return made
@@ -253,7 +138,7 @@ async def test_rank_refusal_names_both_ranks(bot):
     reply = await b.say(ADMIN, f"!mod ban {OWNER}")  # a v12 creator outranks like an admin
     assert "is admin in this room and you are admin" in reply
     assert [c[4] for c in b.cases()[-2:]] == ["refused", "refused"]
-    assert b.room().members[MOD][0] == "join" and b.room().members[OWNER][0] == "join"
+    assert b.membership(MOD) == "join" and b.membership(OWNER) == "join"
 
 
 async def test_nobody_acts_on_themselves_or_the_bot(bot):
@@ -301,13 +186,13 @@ async def test_users_by_display_name_unique_ambiguous_or_unknown(bot):
     b = await bot()
     assert f"Muted {ALA}" in await b.say(MOD, "!mod mute \"Ala Nowak\" 10m")
     assert "may speak again" in await b.say(MOD, "!mod unmute ala")  # the part of the id before ':'
-    b.room().members[ALA2] = ("join", "Ala Nowak")
+    b.room().join(ALA2, "Ala Nowak")
     reply = await b.say(MOD, "!mod mute \"Ala Nowak\" 10m")
     assert "More than one member" in reply and ALA in reply and ALA2 in reply
     reply = await b.say(MOD, "!mod kick Alla")
     assert "Nobody in this room is called Alla" in reply and "Did you mean" in reply
     assert "Nobody in this room is called Zygfryd" in await b.say(MOD, "!mod kick Zygfryd")
-    assert b.room().members[ALA][0] == "join"
+    assert b.membership(ALA) == "join"
 
 
 async def test_a_pill_link_names_the_user(bot):
@@ -320,12 +205,12 @@ async def test_a_pill_link_names_the_user(bot):
 async def test_kick_ban_unban_change_the_room_and_are_audited_with_the_reason(bot):
     b = await bot()
     assert f"Removed {BOB} from Leaders A" in await b.say(MOD, f"!mod kick {BOB} spam links")
-    assert b.room().members[BOB][0] == "leave"
+    assert b.membership(BOB) == "leave"
     assert "is not a member here" in await b.say(MOD, f"!mod kick {BOB}")
     assert "Banned" in await b.say(GMOD, f"!mod ban {BOB} again")
-    assert b.room().members[BOB][0] == "ban"
+    assert b.membership(BOB) == "ban"
     assert "Lifted the ban" in await b.say(ADMIN, "!mod unban bob")  # a banned member by the id's local part
-    assert b.room().members[BOB][0] == "leave"
+    assert b.membership(BOB) == "leave"
     with sqlite3.connect(b.db_path) as db:
         rows = db.execute("SELECT action, reason, outcome FROM audit_log WHERE target=? ORDER BY id", (BOB,)).fetchall()
     assert rows == [("kick", "spam links", "done"), ("kick", None, "failed"), ("ban", "again", "done"),
@@ -355,7 +240,7 @@ async def test_mute_keeps_the_previous_level_and_lifting_restores_it_exactly(bot
         active = await MuteRepository(session).all_active()
     assert [(m.user_id, m.previous_level, m.muted_level) for m in active] == [(BOB, None, -1), (ALA, 10, -1)]
     for mute in active:
-        await lift_mute(b.hub, b.transport, mute.id)
+        await lift_mute(b.hub, b.platform, mute.id)
     assert b.room().power["users"][ALA] == 10 and BOB not in b.room().power["users"]  # no entry before: none after
     assert [c[1:] for c in b.cases()[-2:]] == [("unmute", BOB, ROOM_A, "done"), ("unmute", ALA, ROOM_A, "done")]
 
@@ -394,22 +279,22 @@ async def test_a_mute_row_is_written_before_the_level_changes(bot):
     """So a crash between the two never loses the level to restore."""
     b = await bot()
     seen = []
-    real_put = b.transport.client.room_put_state
+    real_put = b.platform.put_power_levels
 
-    async def put_and_look(room_id, event_type, content, state_key=""):
+    async def put_and_look(room_id, content):
         with sqlite3.connect(b.db_path) as db:
             seen.extend(db.execute("SELECT user_id, previous_level FROM mutes").fetchall())
-        return await real_put(room_id, event_type, content, state_key)
+        return await real_put(room_id, content)
 
-    b.transport.client.room_put_state = put_and_look
+    b.platform.put_power_levels = put_and_look
     await b.say(MOD, f"!mod mute {ALA} 1h")
     assert seen == [(ALA, 10)]
 
 
 async def test_redact_by_id_or_link(bot):
     b = await bot()
-    b.room().events["$spam"] = {"event_id": "$spam", "sender": BOB, "type": "m.room.message"}
-    b.room().events["$boss"] = {"event_id": "$boss", "sender": ADMIN, "type": "m.room.message"}
+    b.room().record(BOB, "buy now", "$spam")
+    b.room().record(ADMIN, "welcome", "$boss")
     assert "Removed the message $spam" in await b.say(MOD, "!mod redact $spam spam")
     assert b.room().redacted == ["$spam"]
     assert "admin in this room and you are moderator" in await b.say(MOD, f"!mod redact https://matrix.to/#/{ROOM_A}/$boss")
@@ -424,7 +309,7 @@ async def test_in_all_acts_where_allowed_and_says_why_not_elsewhere(bot):
     reply = await b.say(GMOD, f"!mod ban {BOB} in:all spam")
     assert "✅ Leaders A" in reply and "⛔ Leaders B" in reply and "kick" not in reply.split("⛔")[0]
     assert "my power level is 0 and ban needs 50" in reply
-    assert b.room(ROOM_A).members[BOB][0] == "ban" and b.room(ROOM_B).members[BOB][0] == "join"
+    assert b.membership(BOB, ROOM_A) == "ban" and b.membership(BOB, ROOM_B) == "join"
     outcomes = {c[3]: c[4] for c in b.cases() if c[1] == "ban"}
     assert outcomes == {ROOM_A: "done", ROOM_B: "refused"}
     # Power held in room A makes Marta a moderator there only.
@@ -435,14 +320,21 @@ async def test_in_all_acts_where_allowed_and_says_why_not_elsewhere(bot):
 
 async def test_broadcast_reaches_every_leader_room_and_names_failures(bot):
     b = await bot(bot_level_b=100)
-    b.transport.failing_rooms.add(ROOM_B)
+    real_send = b.platform.send_outgoing
+
+    async def refused_in_b(room_id, message, key):  # the homeserver says no after the checks said yes
+        if room_id == ROOM_B:
+            raise PlatformError("M_FORBIDDEN", "You don't have permission to post that to the room")
+        return await real_send(room_id, message, key)
+
+    b.platform.send_outgoing = refused_in_b
     reply = await b.say(GMOD, "!mod broadcast Training on **Friday**", event_id="$cast")
     assert "reached 1 of 2" in reply and "M_FORBIDDEN" in reply
-    assert [(r, k) for r, _m, k in b.transport.sent] == [(ROOM_A, f"broadcast:$cast:{ROOM_A}")]
-    assert "Training on **Friday**" in b.transport.sent[0][1]
+    assert [(r, k) for r, _m, k in b.broadcasts] == [(ROOM_A, f"broadcast:$cast:{ROOM_A}")]
+    assert "Training on **Friday**" in b.broadcasts[0][1]
     b.room(ROOM_B).power["events"] = {"m.room.message": 60}
     b.room(ROOM_B).power["users"][BOT] = 40
-    b.transport.failing_rooms.clear()
+    b.platform.send_outgoing = real_send
     reply = await b.say(ADMIN, "!mod ogloszenie hello")
     assert "reached 1 of 2" in reply and "send messages" in reply and "needs 60" in reply
     assert "you are: leader" in await b.say(ALA, "!mod broadcast hi")

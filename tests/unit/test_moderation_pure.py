@@ -5,16 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.checks import Scoped, reason
-from bot.matrix_admin import (
-    CREATOR_LEVEL,
-    PowerLevels,
-    Shortfall,
-    parse_event_ref,
-    parse_room_state,
-    pills_to_ids,
-    user_id_in,
-    with_user_level,
-)
+from bot.ids import parse_event_ref, user_id_in
+from bot.matrix.pills import pills_to_ids
+from bot.platform import CREATOR_LEVEL, PowerLevels, Shortfall, parse_room_state, with_user_level
 from commands.moderation.mutes import format_duration, parse_duration
 
 BOT, MOD, ALA = "@hub:x.org", "@mod:x.org", "@ala:x.org"

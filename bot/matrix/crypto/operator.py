@@ -9,9 +9,9 @@ import sys
 from typing import Any
 
 from bot.config import Config, resolve_path
-from bot.e2ee.api import ApiError, MatrixApi
-from bot.e2ee.identity import RECOVERY_ENV, CrossSigning, IdentityProblem, LocalKeys, RecoveryKeySource
-from bot.e2ee.signing import fingerprint
+from bot.matrix.crypto.api import ApiError, MatrixApi
+from bot.matrix.crypto.identity import RECOVERY_ENV, CrossSigning, IdentityProblem, LocalKeys, RecoveryKeySource
+from bot.matrix.crypto.signing import fingerprint
 
 
 def _session(config: Config) -> dict[str, Any]:

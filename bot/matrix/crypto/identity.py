@@ -33,11 +33,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from bot.e2ee.api import ApiError, MatrixApi
-from bot.e2ee.cross_signing import SECRET_NAMES, USAGES, CrossSigningKeys, PublishedIdentity, key_object
-from bot.e2ee.secret_storage import (DEFAULT_KEY_TYPE, RecoveryKeyError, SecretStorageError, StorageKey,
+from bot.matrix.crypto.api import ApiError, MatrixApi
+from bot.matrix.crypto.cross_signing import SECRET_NAMES, USAGES, CrossSigningKeys, PublishedIdentity, key_object
+from bot.matrix.crypto.secret_storage import (DEFAULT_KEY_TYPE, RecoveryKeyError, SecretStorageError, StorageKey,
                                      decode_recovery_key, key_matches)
-from bot.e2ee.signing import SigningKey, b64decode, b64encode, fingerprint, sign_json
+from bot.matrix.crypto.signing import SigningKey, b64decode, b64encode, fingerprint, sign_json
 
 log = logging.getLogger(__name__)
 

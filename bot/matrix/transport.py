@@ -66,12 +66,13 @@ from bot.app import Hub
 from basics.ids import txn_id
 from bot.config import resolve_path
 from bot.context import Incoming
-from bot.e2ee import withheld
-from bot.e2ee.api import ApiError, MatrixApi
-from bot.e2ee.identity import CrossSigning, IdentityStatus, LocalKeys, RecoveryKeySource
-from bot.e2ee.nio_client import HubClient
-from bot.e2ee.verification import Verifications
-from bot.matrix_admin import pills_to_ids
+from bot.matrix.crypto import withheld
+from bot.matrix.crypto.api import ApiError, MatrixApi
+from bot.matrix.crypto.identity import CrossSigning, IdentityStatus, LocalKeys, RecoveryKeySource
+from bot.matrix.crypto.nio_client import HubClient
+from bot.matrix.crypto.verification import Verifications
+from bot.matrix.admin import RoomAdmin
+from bot.matrix.pills import pills_to_ids
 from bot.reply import Outgoing, address, edit_content, strip_reply_fallback, text_content
 from storage import hotpath
 from storage.runtime import InboxRepository
@@ -123,7 +124,9 @@ def backoff_delays(start: float = 0.5, cap: float = MAX_BACKOFF):
         delay = min(delay * 2, cap)
 
 
-class MatrixTransport:
+class MatrixTransport(RoomAdmin):
+    """The Matrix platform (``bot.platform.Platform``) on a homeserver, through matrix-nio."""
+
     def __init__(self, hub: Hub):
         self.hub = hub
         cfg = hub.config["matrix"]
@@ -156,11 +159,12 @@ class MatrixTransport:
         self.logged_in = False
         self.connected = False  # the last sync reached the homeserver
         self._room_creators: dict[str, set[str]] = {}
+        self._power_locks: dict[str, asyncio.Lock] = {}
         self._token_saved_at = 0.0
         self._finished: list[tuple] = []  # done-marks not yet written (hotpath.finish arguments)
         self._finish_task: asyncio.Task | None = None
         self._after_first_sync: list[Callable[[], Awaitable[None]]] = []
-        hub.transport = self
+        hub.platform = self
 
     # ----- identity and roles -------------------------------------------------------------
 
@@ -184,6 +188,11 @@ class MatrixTransport:
     def room_display_name(self, room_id: str) -> str:
         room = self.client.rooms.get(room_id)
         return room.display_name if room else room_id
+
+    def member_display_name(self, room_id: str, user_id: str) -> str | None:
+        room = self.client.rooms.get(room_id)
+        user = room.users.get(user_id) if room else None
+        return user.display_name if user else None
 
     async def resolve_room(self, room: str) -> str | None:
         """A room id for an id or an alias (None when the alias is unknown)."""
@@ -675,6 +684,10 @@ class MatrixTransport:
             self.hub.metrics.send_retries.inc()
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
+
+    async def send_outgoing(self, room_id: str, message: Outgoing, key: str) -> str:
+        """A prepared message (text, image, file) that is not a reply; ``key`` makes it idempotent."""
+        return await self.send_message(room_id, message, txn_id_for(key))
 
     async def send_notice(self, room_id: str, markdown: str, key: str, mentions: list[str] | None = None,
                           extra: dict[str, Any] | None = None) -> str:

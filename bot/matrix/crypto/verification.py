@@ -30,7 +30,7 @@ from typing import Any, Awaitable, Callable
 
 import vodozemac
 
-from bot.e2ee.signing import b64encode, canonical_json
+from bot.matrix.crypto.signing import b64encode, canonical_json
 
 log = logging.getLogger(__name__)
 

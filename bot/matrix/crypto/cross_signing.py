@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.e2ee.signing import SigningKey, sign_json, verify_json
+from bot.matrix.crypto.signing import SigningKey, sign_json, verify_json
 
 USAGES = ("master", "self_signing", "user_signing")
 SECRET_NAMES = {usage: f"m.cross_signing.{usage}" for usage in USAGES}

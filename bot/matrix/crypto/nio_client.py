@@ -6,7 +6,7 @@
 - ``/keys/query`` answers are read for the cross-signing keys nio ignores, to know which devices are
   signed by their owner;
 - nio's own handling of to-device verification events is switched off: the bot's verification
-  (``bot.e2ee.verification``) answers them, and nio's would cancel what it does not understand.
+  (``bot.matrix.crypto.verification``) answers them, and nio's would cancel what it does not understand.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from nio.crypto import ENCRYPTION_ENABLED
 from nio.event_builders import ToDeviceMessage
 from nio.exceptions import LocalProtocolError
 
-from bot.e2ee.cross_signing import signed_devices
+from bot.matrix.crypto.cross_signing import signed_devices
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ if ENCRYPTION_ENABLED:
                          "reason": WITHHELD_UNVERIFIED}))
 
         def handle_key_verification(self, event) -> None:
-            """Verification is the bot's own (bot.e2ee.verification): nio's must not answer or cancel."""
+            """Verification is the bot's own (bot.matrix.crypto.verification): nio's must not answer or cancel."""
             return None
 else:  # pragma: no cover - the e2e extra is a dependency
     PolicyOlm = None
