@@ -115,6 +115,8 @@ def cmd_run(args) -> int:
 def cmd_console(args) -> int:
     config = _load(args)
     setup_logging(config, "WARNING")
+    # Ctrl-C ends the console even when it was started with SIGINT ignored (a background job of a shell).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     async def main() -> None:
         from bot.app import Hub

@@ -299,15 +299,20 @@ def test_the_console_on_a_new_database_exits_at_the_end_of_its_input(tmp_path):
     assert time.monotonic() - started < 60
 
 
-def test_an_interrupted_console_exits_although_it_was_waiting_for_input(tmp_path):
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+def test_an_interrupted_console_exits_although_it_was_waiting_for_input(tmp_path, inherited):
     """Ctrl-C while the console waits for a line (its input still open) ends it: the reader of the
-    input is not a thread the event loop waits for at exit."""
+    input is not a thread the event loop waits for at exit. Also when it was started with SIGINT
+    ignored (as a shell starts background jobs, or a test runner may), because the console is the
+    operator's interactive tool."""
     import signal
 
     config = write_config(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERS_HUB_")}
+    disposition = signal.SIG_IGN if inherited == "ignored" else signal.SIG_DFL
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "console", "-c", str(config)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, disposition))
     try:
         process.stdin.write("!ping\n")
         process.stdin.flush()
