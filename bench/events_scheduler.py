@@ -24,7 +24,7 @@ is due ``--due-after`` seconds after the bot is started: 60 s by default, so tha
 the rebuild of 10 000 rows (the issue's "~20 s" is ``--due-after 20``; when the scheduler is
 ready only after the burst was due, a warning says so and the lateness includes the start).
 
-The bot runs in this process: ``Hub.create`` + ``MatrixTransport.run()`` (login, join,
+The bot runs in this process: ``create_hub`` + ``MatrixTransport.run()`` (login, join,
 first sync; the events feature then starts its ``EventScheduler`` as it does in
 ``leaders-hub run``), so ``EventScheduler.rebuild_seconds`` and ``EventScheduler.lateness``
 are read directly. Printed per scenario:
@@ -74,12 +74,12 @@ from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomCreateRespons
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from bot.app import Hub  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from bot.compose import create_hub, load_config  # noqa: E402
 from bot.matrix import MatrixTransport  # noqa: E402
 from bot.synapse import Homeserver  # noqa: E402
 from commands.events.form import AnnouncementDraft  # noqa: E402
 from commands.events.planner import plan_announcement  # noqa: E402
-from commands.events.scheduler import SERVICE  # noqa: E402
+from commands.events.scheduler import EventScheduler  # noqa: E402
 from commands.events.store import announcement_to_json, as_utc  # noqa: E402
 from storage.models import Announcement, ScheduledSend  # noqa: E402
 
@@ -250,7 +250,7 @@ async def run_scenario(name: str, homeserver: Homeserver, leader: Leader, bot_id
     log(f"{name}: room, config and {rows} planned posts ({burst} due at once)")
     room_id = await leader.create_room(f"bench {name}", [bot_id])
     config = load_config(write_config(base / name, homeserver, room_id, leader.user_id))
-    hub = await Hub.create(config)
+    hub = await create_hub(config)
     burst_ids = list(range(rows - burst + 1, rows + 1))
     started_insert = time.perf_counter()
     # The burst is due due_after seconds after the transport starts (planting takes a moment).
@@ -274,8 +274,8 @@ async def run_scenario(name: str, homeserver: Homeserver, leader: Leader, bot_id
             if runner.done():
                 runner.result()  # login or sync failed: say why
                 raise RuntimeError("the transport stopped")
-            scheduler = hub.services.get(SERVICE)
-            if scheduler is not None and scheduler.rebuild_seconds is not None:
+            scheduler = hub.service(EventScheduler)
+            if scheduler.rebuild_seconds is not None:
                 break
             await asyncio.sleep(0.02)
         result.ready = time.perf_counter() - started

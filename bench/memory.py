@@ -6,7 +6,7 @@ next one's cost), all on one SQLite file and data folder in a temporary director
 
 * ``imported``: the modules ``leaders-hub run`` imports (``bot.cli``, ``bot.app`` with every feature,
   ``bot.matrix``, ``bot.web``);
-* ``hub``: the database migrated in a child process when it is behind, then ``Hub.create``
+* ``hub``: the database migrated in a child process when it is behind, then ``create_hub``
   and the ``MatrixTransport`` (the nio client, not logged in);
 * ``started``: what the bot does after its first sync: the background jobs of the features (the
   archive's search index over the approved records, the events scheduler).
@@ -87,19 +87,18 @@ def child_bot(config_path: Path, lemmas_in_memory: bool) -> None:
     started = time.perf_counter()
     sys.path.insert(0, str(ROOT))
     import bot.cli  # noqa: F401  (what `leaders-hub run` imports, in its order)
-    from bot.app import Hub, feature_sets
-    from bot.config import load_config
+    from bot.compose import create_hub, features, load_config
     from bot.matrix import MatrixTransport
     from bot.web import start_web  # noqa: F401
 
-    feature_sets()
+    features()
     report("imported", started)
 
     if lemmas_in_memory:
-        import commands.archive
+        import commands.archive.service
         from storage.search.analyzer import use_lemma_cache
 
-        commands.archive.use_lemma_cache = lambda folder: use_lemma_cache(None)
+        commands.archive.service.use_lemma_cache = lambda folder: use_lemma_cache(None)
 
     async def main() -> None:
         config = load_config(config_path)
@@ -108,13 +107,13 @@ def child_bot(config_path: Path, lemmas_in_memory: bool) -> None:
         from storage import db
 
         await db.upgrade_in_child(sqlite_url_resolved(config))  # as `leaders-hub run`: Alembic in a child
-        hub = await Hub.create(config, migrate=False)
+        hub = await create_hub(config, migrate=False)
         transport = MatrixTransport(hub)
         report("hub", started)
         jobs = [asyncio.ensure_future(job(hub)) for job in hub.background_jobs]
-        from commands.archive import archive_index
+        from commands.archive import ArchiveIndex
 
-        await archive_index(hub, analyse=False)  # what the archive's start-up job builds (it waits for it)
+        await hub.service(ArchiveIndex).ready(analyse=False)  # what the archive's start-up job builds (it waits for it)
         await asyncio.sleep(0.5)  # the events scheduler's rebuild
         report("started", started)
         transport.stopping.set()

@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Awaitable, Callable, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.config import Config, sqlite_url_resolved
+from bot import checks, messages
+from bot.config import Config, cache_dir, sqlite_url_resolved
 from bot.context import Context, Incoming
 from bot.errors import CommandError, PermissionDenied, UsageError
 from bot.i18n import Translator
@@ -27,27 +29,22 @@ from bot.metrics import Metrics
 from bot.platform import Platform
 from bot.reply import Outgoing, md_code
 from bot.roles import resolve_role
-from bot.router import Command, Role, Router, convert_args, require_role
+from bot.router import Command, CommandSet, Role, Router, convert_args, require_role
 from storage import db, hotpath
 
 log = logging.getLogger(__name__)
 
 Recorder = Callable[[AsyncSession | None, str | None, str, list[Outgoing]], Awaitable[None]]
 CACHE_LIMIT = 50_000  # users' languages kept in memory
-
-
-def feature_sets():
-    """Every feature's CommandSet, in the order ``!help`` lists them."""
-    from commands import archive, calculator, core, events, moderation
-
-    return [core.commands, calculator.commands, archive.commands, events.commands, moderation.commands]
+S = TypeVar("S")
 
 
 class Hub:
-    def __init__(self, config: Config, engine: AsyncEngine):
+    def __init__(self, config: Config, engine: AsyncEngine, features: list[CommandSet]):
         self.config = config
         self.engine = engine
         self.sessions = db.make_sessionmaker(engine)
+        self.versions = hotpath.CacheVersions.of(engine)  # moved by every commit that changes settings or grants
         self.store = hotpath.RuntimeStore(engine)
         self._languages: dict[str, str | None] = {}
         self._languages_version = -1
@@ -58,26 +55,44 @@ class Hub:
         self.metrics = Metrics()
         self.platform: Platform | None = None
         self.started_at = time.time()
-        self.services: dict[str, object] = {}  # long-lived helpers features start (e.g. the event scheduler)
-        from bot import messages
-
+        self.features = features
         self.translator.register(messages.CATALOGUE)
-        self.reaction_handlers = []
-        self.background_jobs = []
-        self.routes = {}
-        for command_set in feature_sets():
+        self.translator.register(checks.CATALOGUE)  # the check chain is the runtime's, whatever feature uses it
+        self.reaction_handlers: list[Callable[..., Awaitable[bool]]] = []
+        self.background_jobs: list[Callable[..., Awaitable[None]]] = []
+        self.routes: dict[str, Callable[..., Awaitable[Any]]] = {}
+        for command_set in features:
             self.translator.register(command_set.catalogue)
             self.router.include(command_set)
             self.reaction_handlers.extend(command_set.reaction_handlers)
             self.background_jobs.extend(command_set.background_jobs)
             self.routes.update(command_set.routes)
+        for command_set in features:
+            self.router.attach(command_set)
+        for command_set in features:  # a config read without the features' sections gets their defaults
+            if command_set.config is not None:
+                name, keys = command_set.config
+                config.values.setdefault(name, {key: spec.default for key, spec in keys.items()})
+        self._services: dict[type, Any] = {}
+        for command_set in features:
+            for cls in command_set.services:
+                self._services[cls] = cls(self)
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where features keep files they can rebuild (the search's dictionaries)."""
+        return cache_dir(self.config)
+
+    def service(self, cls: type[S]) -> S:
+        """The one instance of a feature's service class (``hub.service(ArchiveIndex)``)."""
+        return self._services[cls]
 
     @classmethod
-    async def create(cls, config: Config, migrate: bool = True) -> "Hub":
+    async def create(cls, config: Config, features: list[CommandSet], migrate: bool = True) -> "Hub":
         engine = db.make_engine(sqlite_url_resolved(config))
         if migrate:
             await db.upgrade(engine)
-        return cls(config, engine)
+        return cls(config, engine, features)
 
     async def close(self) -> None:
         await asyncio.to_thread(self.store.close)
@@ -85,24 +100,24 @@ class Hub:
 
     async def language_of(self, user_id: str) -> str:
         """The user's reply language (cached; a committed ``!lang`` drops the cache)."""
-        version = hotpath.VERSIONS["settings"]
+        version = self.versions["settings"]
         if version != self._languages_version or len(self._languages) > CACHE_LIMIT:
             self._languages, self._languages_version = {}, version
         if user_id in self._languages:
             language = self._languages[user_id]
         else:
             language = await self.store.run(hotpath.language, user_id)
-            if hotpath.VERSIONS["settings"] == version:  # not changed while we read
+            if self.versions["settings"] == version:  # not changed while we read
                 self._languages[user_id] = language
         return language or self.config.language
 
     async def grants_of(self, user_id: str) -> set[str]:
         """The roles granted to a user (all grants cached; a committed grant or revoke drops them)."""
-        version = hotpath.VERSIONS["grants"]
+        version = self.versions["grants"]
         grants = self._grants if version == self._grants_version else None
         if grants is None:
             grants = await self.store.run(hotpath.grants)
-            if hotpath.VERSIONS["grants"] == version:
+            if self.versions["grants"] == version:
                 self._grants, self._grants_version = grants, version
         return grants.get(user_id, set())
 

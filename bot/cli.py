@@ -10,8 +10,12 @@ import re
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.config import Config, ConfigError, find_config, load_config, sqlite_url_resolved
+from bot.config import Config, ConfigError, cache_dir, find_config, sqlite_url_resolved
+
+if TYPE_CHECKING:
+    from bot.context import ToolContext
 
 log = logging.getLogger("leaders_hub")
 
@@ -56,19 +60,21 @@ def _db_password(url: str) -> str | None:
 
 
 def _load(args) -> Config:
+    from bot.compose import load_config  # with the sections the features declare
+
     path = find_config(getattr(args, "config", None))
     return load_config(path)
 
 
 async def run_bot(config: Config, ready: asyncio.Event | None = None) -> None:
-    from bot.app import Hub
+    from bot.compose import create_hub
     from bot.matrix import MatrixTransport
     from bot.web import start_web
 
     from storage import db
 
     await db.upgrade_in_child(sqlite_url_resolved(config))  # this process never loads Alembic (memory)
-    hub = await Hub.create(config, migrate=False)
+    hub = await create_hub(config, migrate=False)
     transport = MatrixTransport(hub)
     web = await start_web(hub, lambda: transport.healthy)
     loop = asyncio.get_running_loop()
@@ -119,13 +125,13 @@ def cmd_console(args) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
     async def main() -> None:
-        from bot.app import Hub
+        from bot.compose import create_hub
         from bot.console import ConsoleTransport
 
         from storage import db
 
         await db.upgrade_in_child(sqlite_url_resolved(config))  # a new database is migrated first, as by run
-        hub = await Hub.create(config, migrate=False)
+        hub = await create_hub(config, migrate=False)
         user = args.user or console_user(config)
         try:
             await ConsoleTransport(hub, user, Path(args.files) if args.files else None).run()
@@ -145,6 +151,8 @@ def console_user(config: Config) -> str:
 
 
 def cmd_check_config(args) -> int:
+    from bot.compose import load_config
+
     path = find_config(args.config)
     try:
         config = load_config(path)
@@ -196,91 +204,6 @@ async def _with_hub_session(config: Config, work):
         await engine.dispose()
 
 
-def cmd_archive_import(args) -> int:
-    from storage.archive import ImportError_, import_records
-
-    config = _load(args)
-    path = Path(args.file)
-    try:
-        data = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"{path}: cannot be read: {exc}", file=sys.stderr)
-        return 2
-
-    async def work(session):
-        count, problems = await import_records(session, path.name, data, skip_invalid=args.skip_invalid,
-                                               publish=args.publish)
-        await session.commit()
-        return count, problems
-
-    try:
-        count, problems = asyncio.run(_with_hub_session(config, work))
-    except ImportError_ as exc:
-        for problem in exc.problems:
-            print(f"{path}: {problem}", file=sys.stderr)
-        print(f"Nothing imported: {len(exc.problems)} problem(s). Fix them, or use --skip-invalid.", file=sys.stderr)
-        return 1
-    for problem in problems:
-        print(f"{path}: skipped {problem}", file=sys.stderr)
-    print(f"Imported {count} solution(s) from {path}" + (f"; skipped {len(problems)}." if problems else "."))
-    return 0
-
-
-def cmd_archive_export(args) -> int:
-    from storage.archive import ImportError_, export_records
-
-    config = _load(args)
-    path = Path(args.file)
-
-    async def work(session):
-        return await export_records(session, path.name)
-
-    try:
-        text, count = asyncio.run(_with_hub_session(config, work))
-    except ImportError_ as exc:
-        print(f"{path}: {exc}", file=sys.stderr)
-        return 2
-    path.write_text(text, encoding="utf-8")
-    print(f"Exported {count} solution(s) to {path}.")
-    return 0
-
-
-def cmd_archive_search(args) -> int:
-    import json
-
-    from commands.archive import lemma_cache
-    from storage.archive import ArchiveRepository, record_of, title_of
-    from storage.search import FilterError, SearchIndex, parse_query
-    from storage.search.analyzer import use_lemma_cache
-
-    config = _load(args)
-
-    async def work(session):
-        return [(row.number, record_of(row)) for row in await ArchiveRepository(session).approved()]
-
-    rows = asyncio.run(_with_hub_session(config, work))
-    use_lemma_cache(lemma_cache(config))  # the bot's on-disk dictionaries, not ~47 MB loaded for one search
-    index = SearchIndex()
-    index.add_many(record for _, record in rows)
-    numbers = {record["id"]: (number, record) for number, record in rows}
-    parsed = parse_query(args.words)
-    try:
-        result = index.search(parsed.words, parsed.filters, 0, args.limit)
-    except FilterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps({"total": result.total, "results": [
-            {"id": hit.id, "number": numbers[hit.id][0], "score": round(hit.score, 4)} for hit in result.hits]},
-            ensure_ascii=False, indent=1))
-    else:
-        for hit in result.hits:
-            number, record = numbers[hit.id]
-            print(f"#{number}\t{hit.score:.3f}\t{hit.id}\t{title_of(record)}")
-        print(f"{result.total} result(s)")
-    return 0
-
-
 def cmd_crypto_status(args) -> int:
     from bot.matrix.crypto.operator import cmd_status
 
@@ -301,10 +224,11 @@ def cmd_crypto_verify(args) -> int:
     return cmd_verify(_load(args), args.timeout)
 
 
-def cmd_calc(args, rest: list[str]) -> int:
-    from commands.calculator.cli import run_cli
+def _tool_context(args) -> "ToolContext":
+    from bot.context import ToolContext
 
-    return run_cli(rest)
+    config = _load(args)
+    return ToolContext(config, cache_dir(config), lambda work: _with_hub_session(config, work))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -332,22 +256,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", default="demo-data", help="where the demo keeps its homeserver and database")
     demo.add_argument("--port", type=int, default=8008, help="homeserver port (a free one if taken)")
     demo.set_defaults(func=cmd_demo)
-    archive = sub.add_parser("archive", help="the archive of shared solutions")
-    arch = archive.add_subparsers(dest="archive_command", required=True)
-    imp = with_config(arch.add_parser("import", help="import solutions from a .json or .csv file"))
-    imp.add_argument("file")
-    imp.add_argument("--skip-invalid", action="store_true", help="import the valid records, report the others")
-    imp.add_argument("--publish", action="store_true",
-                     help="publish the records that carry no moderation state (default: they wait in the queue)")
-    imp.set_defaults(func=cmd_archive_import)
-    exp = with_config(arch.add_parser("export", help="export every solution to a .json or .csv file"))
-    exp.add_argument("file")
-    exp.set_defaults(func=cmd_archive_export)
-    srch = with_config(arch.add_parser("search", help="the same ranked search as !search"))
-    srch.add_argument("words")
-    srch.add_argument("--json", action="store_true", help="ranked ids and scores as JSON")
-    srch.add_argument("--limit", type=int, default=10)
-    srch.set_defaults(func=cmd_archive_search)
     crypto = sub.add_parser("crypto", help="the bot's encryption identity (cross-signing, recovery key)")
     crypto_sub = crypto.add_subparsers(dest="crypto_command", required=True)
     cstatus = with_config(crypto_sub.add_parser("status", help="identity, whether this device is signed, the "
@@ -361,17 +269,26 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "started in Element"))
     cverify.add_argument("--timeout", type=float, default=600, help="seconds to wait for a request (default 600)")
     cverify.set_defaults(func=cmd_crypto_verify)
-    calc = sub.add_parser("calc", help="the Calculator of Costs of Inaction", add_help=False)
-    calc.set_defaults(func=cmd_calc, passthrough=True)
+    for name, (arguments, run, help_text) in feature_tools().items():  # the features' own tools
+        tool = sub.add_parser(name, help=help_text, add_help=arguments is not None)
+        if arguments is not None:
+            arguments(tool)
+        tool.set_defaults(func=lambda args, run=run: run(args, _tool_context(args)))
     return parser
+
+
+def feature_tools() -> dict:
+    from bot.compose import features
+
+    return {name: tool for feature in features() for name, tool in feature.cli_tools.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    if argv and argv[0] == "calc":
-        return cmd_calc(None, argv[1:])
-    args = parser.parse_args(argv)
+    tools = feature_tools()
+    if argv and argv[0] in tools and tools[argv[0]][0] is None:  # a tool that reads its own arguments
+        return tools[argv[0]][1](argv[1:], None)
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as exc:

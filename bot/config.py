@@ -99,6 +99,10 @@ def _choice(*choices: str) -> Callable[[Any], str | None]:
     return check
 
 
+# For the features' own config sections (``CommandSet(config=…)``).
+in_range, one_of = _range, _choice
+
+
 @dataclass(frozen=True)
 class Key:
     type: type | tuple[type, ...]
@@ -137,12 +141,6 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "admins": Key(list, [], "user ids with every right", _user_ids),
         "catch_up_seconds": Key(int, 600, "answer commands sent while down if younger than this", _range(0, 7 * 86400)),
         "max_concurrent_commands": Key(int, 16, "commands handled at the same time", _range(1, 1000)),
-    },
-    "events": {
-        "late_grace_minutes": Key(int, 30, "an announcement due while the bot was down is sent late within this", _range(0, 7 * 24 * 60)),
-        "plan_days": Key(int, 45, "how far ahead reminders of recurring events are planned", _range(1, 400)),
-        "rsvp_edit_seconds": Key(int, 5, "an announcement's RSVP counts are edited at most once in this many "
-                                 "seconds", _range(1, 3600)),
     },
     "database": {
         "url": Key(str, "sqlite+aiosqlite:///data/hub.db", "SQLAlchemy URL", _db_url),
@@ -235,7 +233,11 @@ def _type_name(t: type | tuple[type, ...]) -> str:
     return names.get(t, str(t)) if not isinstance(t, tuple) else " or ".join(names.get(x, str(x)) for x in t)
 
 
-def parse_config(text: str, path: Path | None = None, env: dict[str, str] | None = None) -> Config:
+def parse_config(text: str, path: Path | None = None, env: dict[str, str] | None = None,
+                 sections: dict[str, dict[str, Key]] | None = None) -> Config:
+    """``sections``: the config sections the features declare (``bot.compose.config_sections``), checked
+    like the runtime's own."""
+    schema = {**SCHEMA, **(sections or {})}
     env = os.environ if env is None else env
     where = str(path) if path else "config"
     try:
@@ -256,11 +258,11 @@ def parse_config(text: str, path: Path | None = None, env: dict[str, str] | None
 
     values: dict[str, dict[str, Any]] = {}
     for section, value in raw.items():
-        if section not in SCHEMA:
-            problem(section, None, f"is not a known section (known: {', '.join(SCHEMA)})")
+        if section not in schema:
+            problem(section, None, f"is not a known section (known: {', '.join(schema)})")
         elif not isinstance(value, dict):
             problem(section, None, "must be a table")
-    for section, keys in SCHEMA.items():
+    for section, keys in schema.items():
         given = raw.get(section, {}) if isinstance(raw.get(section, {}), dict) else {}
         values[section] = {}
         for key in given:
@@ -338,14 +340,15 @@ def find_config(explicit: str | None) -> Path:
     return local
 
 
-def load_config(path: Path, env: dict[str, str] | None = None) -> Config:
+def load_config(path: Path, env: dict[str, str] | None = None,
+                sections: dict[str, dict[str, Key]] | None = None) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([f"{path}: no such file (give one with -c, or copy config.example.toml)"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot be read: {exc}"]) from None
-    return parse_config(text, path.resolve(), env)
+    return parse_config(text, path.resolve(), env, sections)
 
 
 def resolve_path(config: Config, value: str) -> Path:
@@ -364,3 +367,9 @@ def sqlite_url_resolved(config: Config) -> str:
     if url.startswith(prefix + "/"):
         Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
     return url
+
+
+def cache_dir(config: Config) -> Path:
+    """``cache/`` beside the Matrix store (``data/cache`` by default): files the bot rebuilds when they are
+    lost, such as the search's dictionaries. Needs no backup."""
+    return resolve_path(config, config["matrix"]["store_path"]).parent / "cache"

@@ -4,7 +4,8 @@ session that commits together with the reply, and ways to answer."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,3 +90,13 @@ class Context:
     def reply_file(self, data: bytes, filename: str, mimetype: str, caption: str = "") -> None:
         kind = "image" if mimetype.startswith("image/") else "file"
         self.outgoing.append(Outgoing(markdown=caption, kind=kind, data=data, filename=filename, mimetype=mimetype))
+
+
+@dataclass
+class ToolContext:
+    """What a feature's ``leaders-hub`` tool gets from the runtime: the config, the cache folder, and
+    ``with_session(work)`` — ``await work(session)`` on the migrated database."""
+
+    config: Any
+    cache_dir: Path
+    with_session: Callable[[Callable[[AsyncSession], Awaitable[Any]]], Awaitable[Any]]

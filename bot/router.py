@@ -82,6 +82,7 @@ class Command:
     parent: "Command | None" = None
     subcommands: dict[str, "Command"] = field(default_factory=dict)
     hidden: bool = False
+    inherit_role: bool = False  # added to another feature's group without a role of its own: the group's
     # The check chain of a privileged command (bot.checks.Chain): Hub._run asks it before the handler.
     checks: Any = None
     # More for ``!help <command>`` than its usage line: ``fn(ctx) -> Markdown`` (e.g. the fields of !share).
@@ -101,10 +102,10 @@ class Command:
 
     def sub(self, name: str, *, aliases: Iterable[str] = (), role: Role | None = None,
             args: list[Arg] | None = None, options: bool = False, body: bool = False,
-            hidden: bool = False, checks: Any = None, feature: str | None = None) -> Callable[[Handler], "Command"]:
-        """A subcommand; ``feature`` when another feature adds it (its help lives in that catalogue)."""
+            hidden: bool = False, checks: Any = None) -> Callable[[Handler], "Command"]:
+        """A subcommand of this feature's own command (another feature uses ``CommandSet.sub_of``)."""
         def decorator(handler: Handler) -> Command:
-            command = Command(name, feature or self.feature, handler, tuple(aliases),
+            command = Command(name, self.feature, handler, tuple(aliases),
                               self.role if role is None else role, list(args or []), options, body,
                               parent=self, hidden=hidden, checks=checks)
             self.subcommands[name] = command
@@ -127,12 +128,22 @@ class Command:
 
 
 class CommandSet:
-    """The commands and the message catalogue of one feature."""
+    """One feature, as the hub sees it: its commands (and subcommands it adds to other features' groups,
+    such as ``!mod queue``), its message catalogue, its config section, its services (created once by the
+    hub, found by type: ``hub.service(ArchiveIndex)``), background jobs, reaction handlers, web routes and
+    command-line tools."""
 
-    def __init__(self, feature: str, catalogue: dict | None = None):
+    def __init__(self, feature: str, catalogue: dict | None = None,
+                 config: tuple[str, dict[str, Any]] | None = None):
         self.feature = feature
         self.catalogue = catalogue or {}
+        self.config = config  # (section name, {key: bot.config.Key}): the feature's own [section]
         self.commands: list[Command] = []
+        self.extensions: list[tuple[str, Command]] = []  # (group name, subcommand) for another feature's group
+        self.services: list[type] = []  # classes taking the hub: created once, looked up by their type
+        # ``leaders-hub <name> …``: name → (declare its arguments on an argparse parser, or None when it reads
+        # its own argv; run(parsed arguments or argv, ToolContext or None) → exit code; help)
+        self.cli_tools: dict[str, tuple[Callable[[Any], None] | None, Callable[[Any, Any], int], str]] = {}
         # Passive handlers: ``async fn(ctx) -> bool`` (True when the event was theirs).
         self.reaction_handlers: list[Handler] = []
         # ``async fn(hub)`` run as background tasks once the transport is connected and synced.
@@ -166,6 +177,33 @@ class CommandSet:
             return command
         return decorator
 
+    def sub_of(self, group: str, name: str, *, aliases: Iterable[str] = (), role: Role | None = None,
+               args: list[Arg] | None = None, options: bool = False, body: bool = False, hidden: bool = False,
+               checks: Any = None) -> Callable[[Handler], Command]:
+        """A subcommand of another feature's group (``!mod queue`` of the archive): the router attaches it
+        by the group's name, so this feature does not import the other one."""
+        def decorator(handler: Handler) -> Command:
+            command = Command(name, self.feature, handler, tuple(aliases), role if role is not None else Role.ANYONE,
+                              list(args or []), options, body, hidden=hidden, checks=checks)
+            command.inherit_role = role is None  # known once attached to the group
+            self.extensions.append((group, command))
+            return command
+        return decorator
+
+    def service(self, cls: type) -> type:
+        """A class the hub creates once (``cls(hub)``) and hands out by type (``hub.service(cls)``)."""
+        self.services.append(cls)
+        return cls
+
+    def cli(self, name: str, arguments: Callable[[Any], None] | None, help: str = "") -> Callable[
+            [Callable[[Any, Any], int]], Callable[[Any, Any], int]]:
+        """A ``leaders-hub <name>`` tool: ``arguments(parser)`` declares its arguments (None: it reads its own
+        argv), and the decorated ``run(args, tools)`` runs it (``tools``: a ``bot.context.ToolContext``)."""
+        def decorator(run: Callable[[Any, Any], int]) -> Callable[[Any, Any], int]:
+            self.cli_tools[name] = (arguments, run, help)
+            return run
+        return decorator
+
     def group(self, name: str, *, aliases: Iterable[str] = (), role: Role = Role.ANYONE) -> Command:
         """A command that only has subcommands (``!mod queue``, ``!mod ban``…)."""
         command = Command(name, self.feature, None, tuple(aliases), role)
@@ -193,6 +231,21 @@ class Router:
                     raise ValueError(f"command name {name!r} declared twice")
                 self.commands[key] = command
             self.ordered.append(command)
+
+    def attach(self, command_set: CommandSet) -> None:
+        """The subcommands a feature adds to other features' groups (after every feature is included)."""
+        for group_name, command in command_set.extensions:
+            group = self.commands.get(fold(group_name))
+            if group is None:
+                raise ValueError(f"{command_set.feature} adds {command.name!r} to a group {group_name!r} no feature has")
+            if group.subcommands.get(command.name) is command:
+                continue  # attached by an earlier hub of this process
+            if command.name in group.subcommands:
+                raise ValueError(f"subcommand {group_name} {command.name} declared twice")
+            command.parent = group
+            if command.inherit_role:
+                command.role = group.role
+            group.subcommands[command.name] = command
 
     def is_command(self, body: str) -> bool:
         """A command starts with the prefix followed directly by a letter (``!ping``, not ``! wow``)."""

@@ -46,21 +46,47 @@ GRANTS = RoleGrant.__table__
 
 # ----- cache versions -----------------------------------------------------------------------------
 
-VERSIONS: dict[str, int] = {"settings": 0, "grants": 0}
+class CacheVersions:
+    """Counters that move whenever the users' settings or the granted roles change in one database, so that
+    caches of them are dropped. They belong to the database's engine (``CacheVersions.of(engine)``): a commit
+    by any session on it moves them."""
+
+    def __init__(self) -> None:
+        self.counts = {"settings": 0, "grants": 0}
+
+    def __getitem__(self, what: str) -> int:
+        return self.counts[what]
+
+    def bump(self, what: str) -> None:
+        self.counts[what] += 1
+
+    @staticmethod
+    def of(engine: Any) -> "CacheVersions":
+        engine = getattr(engine, "sync_engine", engine)
+        engine = getattr(engine, "engine", engine)  # a Connection's engine
+        versions = engine.__dict__.get("_leaders_hub_versions")
+        if versions is None:
+            versions = engine._leaders_hub_versions = CacheVersions()
+        return versions
+
+
 _MARK = "runtime_changed"
 
 
-def mark_changed(session: Session, what: str) -> None:
+def mark_changed(session: Any, what: str) -> None:
     """A write to ``what`` ("settings" or "grants") is staged: caches drop it now and at commit."""
     session.info.setdefault(_MARK, set()).add(what)
-    VERSIONS[what] += 1
+    CacheVersions.of(session.get_bind()).bump(what)
 
 
 @event.listens_for(Session, "after_commit")
 def _bump_versions(session: Session) -> None:
-    # Any session of the process: a cache filled while the write was uncommitted is dropped too.
-    for what in session.info.pop(_MARK, ()):
-        VERSIONS[what] += 1
+    # A cache filled while the write was uncommitted is dropped too.
+    marked = session.info.pop(_MARK, ())
+    if marked:
+        versions = CacheVersions.of(session.get_bind())
+        for what in marked:
+            versions.bump(what)
 
 
 # ----- the steps, as plain functions of a connection ----------------------------------------------

@@ -16,7 +16,7 @@ import socket
 import sys
 from pathlib import Path
 
-from bot.config import load_config
+from bot.compose import load_config
 
 SERVER = "localhost"
 ROOM_ALIAS = "leaders"

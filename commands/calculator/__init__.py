@@ -52,6 +52,13 @@ CATALOGUE = {lang: {**ENGINE_CATALOGUE[lang], **CHAT_CATALOGUE[lang]} for lang i
 commands = CommandSet("calculator", CATALOGUE)
 
 
+@commands.cli("calc", None, help="the Calculator of Costs of Inaction (leaders-hub calc --help)")
+def calc_tool(argv: list[str], _tools: object) -> int:
+    from .cli import run_cli  # only for the command line
+
+    return run_cli(argv)
+
+
 def _calc_error(ctx: Context, error: CalcError) -> CommandError:
     """The engine's own error, with its message key, through the router's one error path."""
     return CommandError(error.message_key, **error.shown_params(ctx.lang))

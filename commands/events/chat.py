@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.args import fold
 from bot.checks import Chain, record_action
+from bot.config import Key, in_range
 from bot.context import Context
 from bot.errors import NotFound, PermissionDenied, UsageError
 from bot.reply import clip, md_code, md_escape
@@ -24,7 +25,7 @@ from .ics import IcsEntry, event_calendar, event_uid, feed_calendar, feed_change
 from .messages import CATALOGUE as FORM_CATALOGUE
 from .messages import EventError, field_label
 from .render import RSVP_KEYS, counts_line, describe, feed_urls, next_start, subscribe_line, when_text
-from .scheduler import SERVICE, run_scheduler
+from .scheduler import EventScheduler, run_scheduler
 from .store import ANSWERS, EventStore, announcement_to_json, as_utc, draft_from_json, draft_to_json
 from .timeparse import get_zone
 
@@ -170,12 +171,22 @@ CHAT = {
 }
 
 CATALOGUE = {lang: {**FORM_CATALOGUE[lang], **CHAT[lang]} for lang in ("en", "pl")}
-commands = CommandSet("events", CATALOGUE)
+# The feature's own [events] section of the config file.
+CONFIG = {
+    "late_grace_minutes": Key(int, 30, "an announcement due while the bot was down is sent late within this",
+                              in_range(0, 7 * 24 * 60)),
+    "plan_days": Key(int, 45, "how far ahead reminders of recurring events are planned", in_range(1, 400)),
+    "rsvp_edit_seconds": Key(int, 5, "an announcement's RSVP counts are edited at most once in this many seconds",
+                             in_range(1, 3600)),
+}
+
+commands = CommandSet("events", CATALOGUE, config=("events", CONFIG))
+commands.service(EventScheduler)
 commands.background(run_scheduler)
 
 
-def _scheduler(ctx: Context):
-    return ctx.hub.services.get(SERVICE)
+def _scheduler(ctx: Context) -> EventScheduler:
+    return ctx.hub.service(EventScheduler)
 
 
 async def _user_zone(ctx: Context) -> str | None:
@@ -405,7 +416,7 @@ async def rsvp(ctx: Context, number: int, answer: str) -> None:
 def _counts_changed(ctx: Context, event_id: int) -> None:
     """Once the answer is committed, the event's announcements are edited to show the new counts."""
     scheduler = _scheduler(ctx)
-    if scheduler:
+    if scheduler.started:  # the running bot's scheduler edits announcements; a stopped one leaves it to its start
         async def after() -> None:
             scheduler.editor.changed(event_id)
         ctx.after_commit.append(after)

@@ -29,10 +29,12 @@ from .render import feed_urls, render_send, skipped_notice
 from .store import EventStore, as_utc, draft_from_json
 
 log = logging.getLogger(__name__)
-SERVICE = "events.scheduler"
 
 
 class EventScheduler:
+    """The events feature's service (``hub.service(EventScheduler)``): APScheduler as a timer over the planned
+    sends in the database, started by the background job once the bot is connected."""
+
     def __init__(self, hub):
         self.hub = hub
         cfg = hub.config["events"]
@@ -44,6 +46,7 @@ class EventScheduler:
         self.lateness: deque[float] = deque(maxlen=20000)
         self.rebuild_seconds: float | None = None
         self.editor = CountsEditor(hub, timedelta(seconds=cfg["rsvp_edit_seconds"]))
+        self.started = False  # commands may plan before (or without) it: the start rebuilds from the database
 
     async def start(self) -> None:
         # Rebuild first (jobs added before start() are cheaper), then plan further ahead.
@@ -53,6 +56,7 @@ class EventScheduler:
         for row in rows:
             self._add(row.id, as_utc(row.due_at))
         self.scheduler.start()
+        self.started = True
         self.rebuild_seconds = time.perf_counter() - started
         log.info("scheduler rebuilt %d planned sends in %.3f s", len(rows), self.rebuild_seconds)
         await self.extend_plans()
@@ -61,6 +65,7 @@ class EventScheduler:
                                misfire_grace_time=None, coalesce=True)
 
     def stop(self) -> None:
+        self.started = False
         self.editor.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
@@ -73,12 +78,16 @@ class EventScheduler:
 
     async def schedule(self, owner: str, owner_id: int) -> None:
         """Wake up for the planned sends of one event or announcement (after its command committed)."""
+        if not self.started:
+            return
         async with self.hub.sessions() as session:
             rows = await EventStore(session).planned(owner, owner_id)
         for row in rows:
             self._add(row.id, as_utc(row.due_at))
 
     def unschedule(self, row_ids: list[int]) -> None:
+        if not self.started:
+            return
         for row_id in row_ids:
             try:
                 self.scheduler.remove_job(f"send-{row_id}")
@@ -160,11 +169,9 @@ class EventScheduler:
 
 async def run_scheduler(hub) -> None:
     """Background job of the events feature: lives as long as the transport runs."""
-    scheduler = EventScheduler(hub)
-    hub.services[SERVICE] = scheduler
+    scheduler = hub.service(EventScheduler)
     await scheduler.start()
     try:
-        stopping = getattr(hub.platform, "stopping", None)
-        await (stopping.wait() if stopping is not None else asyncio.Event().wait())
+        await hub.platform.stopping.wait()
     finally:
         scheduler.stop()

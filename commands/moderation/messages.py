@@ -1,8 +1,7 @@
-"""The moderation catalogue (Polish and English), with the check chain's own messages."""
+"""The moderation catalogue (Polish and English). The check chain's own messages are the runtime's
+(``bot.checks.CATALOGUE``, registered by the hub)."""
 
-from bot.checks import CATALOGUE as CHECKS_CATALOGUE
-
-MODERATION = {
+CATALOGUE = {
     "en": {
         # help
         "moderation.roles.help": "who holds which role in this room: admins, creators, moderators by power level, granted roles",
@@ -195,5 +194,3 @@ MODERATION = {
         "audit.action.send": "wysyłanie wiadomości",
     },
 }
-
-CATALOGUE = {lang: {**CHECKS_CATALOGUE[lang], **MODERATION[lang]} for lang in ("en", "pl")}

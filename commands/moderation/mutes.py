@@ -39,11 +39,14 @@ _PART = re.compile(r"(\d+)\s*([a-z]+)")
 MAX_SLEEP_SECONDS = 60.0  # the job looks at the database at least this often
 RETRY_SECONDS = 30.0
 DUE_BATCH = 100
-WAKE = "mutes:wake"  # hub.services: the event that wakes the job when a mute is added
 
 
-def _wake_event(hub: Any) -> asyncio.Event:
-    return hub.services.setdefault(WAKE, asyncio.Event())
+@commands.service
+class MuteClock:
+    """What wakes the lifting job early: a mute added (or extended) that may end before its next wake-up."""
+
+    def __init__(self, hub: Any):
+        self.wake = asyncio.Event()
 
 
 def parse_duration(text: str) -> int:
@@ -95,7 +98,7 @@ async def apply_mute(hub: Any, platform: Any, room_id: str, user_id: str, ends_a
                 await session.flush()
                 mute_id, new = row.id, True
             await session.commit()
-        _wake_event(hub).set()  # the lifting job may be asleep until a later end
+        hub.service(MuteClock).wake.set()  # the lifting job may be asleep until a later end
         if power.entry(user_id) != muted:
             try:
                 await platform.put_power_levels(room_id,
@@ -153,7 +156,7 @@ async def lift_ended_mutes(hub: Any) -> None:
     so a restart catches up)."""
     platform = hub.platform
     stopping: asyncio.Event | None = platform.stopping
-    wake = _wake_event(hub)
+    wake = hub.service(MuteClock).wake
     retry_at: dict[int, float] = {}
     while not (stopping and stopping.is_set()):
         sleep = MAX_SLEEP_SECONDS

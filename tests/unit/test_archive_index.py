@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import threading
 
-import commands.archive as archive
-from bot.app import Hub
-from bot.config import parse_config
+import commands.archive.service as archive_service
+from bot.compose import create_hub, parse_config
 from storage.search.analyzer import Analyzer
 
 
@@ -14,16 +13,17 @@ async def test_dictionaries_open_in_a_worker_thread_once_and_not_for_an_empty_ar
     path = tmp_path / "config.toml"
     path.write_text('[matrix]\nuser_id = "@hub:localhost"\npassword = "p"\n'
                     '[database]\nurl = "sqlite+aiosqlite:///data/hub.db"\n')
-    hub = await Hub.create(parse_config(path.read_text(), path, env={}))
+    hub = await create_hub(parse_config(path.read_text(), path, env={}))
     opened_on: list[str] = []
     # Record where the dictionaries are opened (the real opening is storage/search's own tests' business).
     monkeypatch.setattr(Analyzer, "warm_up", lambda self: opened_on.append(threading.current_thread().name))
-    monkeypatch.setattr(archive, "use_lemma_cache", lambda folder: None)
+    monkeypatch.setattr(archive_service, "use_lemma_cache", lambda folder: None)
+    index = hub.service(archive_service.ArchiveIndex)
     try:
-        service = await archive.archive_index(hub, analyse=False)  # the start-up build, archive empty
+        service = await index.ready(analyse=False)  # the start-up build, archive empty
         assert opened_on == [] and service._index is None  # nothing loaded: no numpy, no dictionaries
-        await archive.archive_index(hub)  # a search
-        await archive.archive_index(hub)  # and another
+        await index.ready()  # a search
+        await index.ready()  # and another
         assert len(opened_on) == 1 and opened_on[0] != threading.main_thread().name
     finally:
         await hub.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Hub
-from bot.config import parse_config
+from bot.compose import create_hub, parse_config
 from bot.console import CONSOLE_ROOM, ConsoleTransport
 from bot.context import Incoming
 from bot.reply import render_markdown
@@ -48,7 +48,7 @@ async def open_console(tmp_path):
 
     async def make(user: str = LEADER, language: str = "pl") -> ConsoleTransport:
         path = write_config(tmp_path, language)
-        hub = await Hub.create(parse_config(path.read_text(), path, env={}))
+        hub = await create_hub(parse_config(path.read_text(), path, env={}))
         hubs.append(hub)
         return ConsoleTransport(hub, user, tmp_path / "files")
 

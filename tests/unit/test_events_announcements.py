@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Hub
-from bot.config import parse_config
+from bot.compose import create_hub, parse_config
 from bot.console import CONSOLE_ROOM, ConsoleTransport
 from bot.context import Incoming
-from commands.events.scheduler import SERVICE, EventScheduler
+from commands.events.scheduler import EventScheduler
 from storage.models import EventMessage, ScheduledSend
 
 COORD = "@coord:localhost"
@@ -36,7 +36,7 @@ url = "sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
 [http]
 {http}
 """)
-    hub = await Hub.create(config)
+    hub = await create_hub(config)
     transport = ConsoleTransport(hub, COORD, tmp_path)
     transport.out = open(tmp_path / "out.txt", "a")
     return hub
@@ -132,8 +132,8 @@ async def _edits_settle(hub: Hub, scheduler: EventScheduler, timeout: float = 10
 async def announced(make_hub):
     """A hub whose event 1 is announced, with the scheduler running as the bot runs it."""
     hub = await make_hub(events="rsvp_edit_seconds = 1")
-    scheduler = EventScheduler(hub)
-    hub.services[SERVICE] = scheduler
+    scheduler = hub.service(EventScheduler)
+    scheduler.started = True  # as in the running bot; its timer is not needed, the tests fire the sends themselves
     text = await _announce(hub, f"Title: Training\nStart: {_start()}", scheduler)
     yield hub, scheduler, text, await _announcement_id(hub)
     scheduler.stop()
@@ -174,8 +174,7 @@ async def test_rsvp_by_command_edits_the_announcement_too(announced):
 
 async def test_an_answer_committed_before_a_crash_is_shown_at_the_next_start_and_only_once(announced):
     hub, scheduler, _text, message = announced
-    scheduler.stop()
-    del hub.services[SERVICE]  # the bot "crashes" right after committing the answer, before any edit
+    scheduler.stop()  # the bot "crashes" right after committing the answer, before any edit
     await _react(hub, "@ala:localhost", "✅", message)
     await _edits_settle(hub, scheduler)
     assert hub.platform.edits == []

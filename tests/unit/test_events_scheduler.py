@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.app import Hub
-from bot.config import parse_config
+from bot.compose import create_hub, parse_config
 from bot.console import CONSOLE_ROOM, ConsoleTransport
 from commands.events.scheduler import EventScheduler
 from storage.models import Announcement, ScheduledSend
@@ -31,7 +30,7 @@ plan_days = 200
 [database]
 url = "sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
 """)
-    hub = await Hub.create(config)
+    hub = await create_hub(config)
     transport = ConsoleTransport(hub, "@coord:localhost", tmp_path)
     transport.out = open(tmp_path / "out.txt", "w")
     yield hub

@@ -8,8 +8,8 @@ import sqlite3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import Hub, feature_sets
-from bot.config import parse_config
+from bot.compose import create_hub, features
+from bot.compose import parse_config
 from bot.console import ConsoleTransport
 from bot.messages import CATALOGUE
 
@@ -25,7 +25,7 @@ def command_words() -> list[str]:
             words.update(command.names())
             walk(command.subcommands.values())
 
-    for command_set in feature_sets():
+    for command_set in features():
         walk(command_set.commands)
     return sorted(words)
 
@@ -63,7 +63,7 @@ url = "sqlite+aiosqlite:///{db_path}"
 """, tmp_path / "config.toml", env={})
 
     with asyncio.Runner() as runner:
-        hub = runner.run(Hub.create(config))
+        hub = runner.run(create_hub(config))
         leader = ConsoleTransport(hub, "@anna:localhost", tmp_path / "files")
         admin = ConsoleTransport(hub, "@admin:localhost", tmp_path / "files")
         answered = ignored = 0

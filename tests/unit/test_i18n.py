@@ -6,14 +6,14 @@ import string
 
 import pytest
 
-from bot import messages
-from bot.app import feature_sets
+from bot import checks, messages
+from bot.compose import features as feature_sets
 from bot.i18n import LANGUAGES, Translator, select_plural
 
 
 def catalogues():
     """Every catalogue the hub registers: the runtime's own and each feature's."""
-    found = [("bot.messages", messages.CATALOGUE)]
+    found = [("bot.messages", messages.CATALOGUE), ("bot.checks", checks.CATALOGUE)]
     found += [(command_set.feature, command_set.catalogue) for command_set in feature_sets()]
     return found
 
@@ -58,7 +58,8 @@ def test_every_command_has_help_in_both_languages():
     for command_set in sets:
         translator.register(command_set.catalogue)
     for command_set in sets:
-        for command in all_commands(command_set.commands):
+        added = [command for _group, command in command_set.extensions]  # e.g. the archive's `!mod queue`
+        for command in all_commands([*command_set.commands, *added]):
             for lang in LANGUAGES:
                 key = command.key + ".help"
                 assert key in catalogues[command.feature][lang], f"{key} missing in {lang}"

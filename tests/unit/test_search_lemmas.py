@@ -14,7 +14,7 @@ from simplemma.strategies.dictionaries import LOW_MEMORY_DICTIONARY_FACTORY, fro
 from simplemma.strategies.dictionaries.dictionary_factory import _read_decompressed
 
 from bot.config import parse_config
-from commands.archive import lemma_cache
+from bot.config import cache_dir
 from storage.search import SearchIndex, load_starter_archive
 from storage.search.analyzer import LANGS, _Lemmatiser, use_lemma_cache
 from storage.search.lemmas import DiskDictionary, DiskDictionaryFactory
@@ -107,4 +107,4 @@ def test_a_damaged_or_outdated_file_is_built_again(tmp_path, caplog):
 def test_the_bot_keeps_them_in_its_data_folder(tmp_path):
     config = parse_config('[matrix]\nuser_id = "@hub:x"\npassword = "p"\nstore_path = "data/store"\n',
                           tmp_path / "config.toml", env={})
-    assert lemma_cache(config) == tmp_path / "data" / "cache"
+    assert cache_dir(config) == tmp_path / "data" / "cache"

@@ -249,14 +249,13 @@ async def test_sqlite_runs_in_wal_mode(tmp_path):
 
 async def test_the_hub_answers_and_remembers_on_postgresql(postgres_server, tmp_path):  # noqa: F811
     """The whole command path on PostgreSQL, its URL given in the environment as an operator would."""
-    from bot.app import Hub
-    from bot.config import parse_config
+    from bot.compose import create_hub, parse_config
     from bot.console import ConsoleTransport
 
     url = postgres_server.create_database("hub")
     text = '[matrix]\nuser_id = "@hub:localhost"\npassword = "p"\n[bot]\nlanguage = "en"\n'
     config = parse_config(text, tmp_path / "config.toml", env={"LEADERS_HUB_DATABASE_URL": url})
-    hub = await Hub.create(config)
+    hub = await create_hub(config)
     try:
         console = ConsoleTransport(hub, "@anna:localhost", tmp_path)
         assert await console.handle("!jezyk pl") == ["Od teraz będę Ci odpowiadać po polsku."]
@@ -264,7 +263,7 @@ async def test_the_hub_answers_and_remembers_on_postgresql(postgres_server, tmp_
             "Brakuje argumentu: język.\n\nUżycie: !lang pl|en — więcej: !help lang"]
     finally:
         await hub.close()
-    hub = await Hub.create(config)  # a restart
+    hub = await create_hub(config)  # a restart
     try:
         console = ConsoleTransport(hub, "@anna:localhost", tmp_path)
         assert await console.handle("!whoami") == [
