@@ -41,7 +41,7 @@ from bot.platform import CREATOR_LEVEL, PlatformError, RoomState, Shortfall
 from bot.reply import clip, md_code, md_escape
 from bot.roles import resolve_role
 from bot.router import Role
-from storage.moderation import AuditRepository
+from storage.audit import AuditRepository
 
 if TYPE_CHECKING:
     from bot.context import Context

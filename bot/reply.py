@@ -49,6 +49,22 @@ def md_escape(text: Any) -> str:
     return text.replace("\n", "  \n")
 
 
+def md_marked(marked: Any) -> str:
+    """Search text with its matched words (``storage.search.Marked``) as Markdown: the words in **bold**,
+    everything else literal, the field's label before it."""
+    pieces = []
+    for text, matched in marked.pieces:
+        literal = _MD_SPECIAL.sub(r"\\\1", text)
+        pieces.append(f"**{literal}**" if matched else literal)
+    out = "".join(pieces)
+    return f"{md_escape(marked.label)}: {out}" if marked.label else out
+
+
+def md_snippet(parts: Any) -> str:
+    """A hit's snippet (the excerpts ``SearchIndex.snippet`` gives) on one line."""
+    return " · ".join(md_marked(part) for part in parts)
+
+
 CLIP = 60  # characters of a user's name or value echoed in a reply
 
 

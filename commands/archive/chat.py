@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.args import fold
 from bot.context import Context
 from bot.errors import NotFound
-from bot.reply import clip, md_code, md_escape
+from bot.reply import clip, md_code, md_escape, md_snippet
 from bot.router import Arg, Role
 from storage.archive import ArchiveRepository, record_of, shown_text, shown_title
 from storage.models import utcnow
@@ -76,7 +76,7 @@ async def _show_page(ctx: Context, service: ArchiveIndex, query: str, filters: d
             f"{md_escape(a)} → {md_escape(b)}" for a, b in result.corrections.items())))
     for hit in result.hits:
         number, record = service.records[hit.id]
-        lines.append(result_line(ctx, number, record, service.index.snippet(record, hit.matched, ctx.lang)))
+        lines.append(result_line(ctx, number, record, md_snippet(service.index.snippet(record, hit.matched, ctx.lang))))
     service.last[ctx.sender] = (query, filters, offset + PAGE)
     if offset + PAGE < result.total:
         lines += ["", ctx.t("archive.search.more", command=md_code(f"{ctx.prefix}more"))]

@@ -9,7 +9,7 @@ from bot.errors import BadQuoting, UsageError
 from bot.platform import CREATOR_LEVEL, PlatformError, RoomState
 from bot.reply import clip, md_code, md_escape
 from bot.router import Arg
-from storage.moderation import AuditRepository
+from storage.audit import AuditRepository
 
 from . import mod
 from .common import Result, report, room_name, when

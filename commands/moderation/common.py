@@ -12,7 +12,7 @@ from bot.checks import Checked, action_name, record_action
 from bot.context import Context
 from bot.platform import PlatformError
 from bot.reply import md_code, md_escape
-from storage.moderation import AuditRepository
+from storage.audit import AuditRepository
 
 
 @dataclass

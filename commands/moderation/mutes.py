@@ -25,7 +25,8 @@ from bot.errors import UsageError
 from bot.platform import PlatformError, PowerLevels, with_user_level
 from bot.reply import clip, md_code
 from bot.router import Arg
-from storage.moderation import AuditRepository, MuteRepository
+from storage.audit import AuditRepository
+from storage.moderation import MuteRepository
 
 from . import commands, mod
 from .common import Result, failure, now_ms, report, room_name, when

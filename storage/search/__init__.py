@@ -12,7 +12,7 @@ from .analyzer import Analyzer, fold
 from .taxonomy import FilterError, ParsedQuery, check_record, label, parse_query, resolve
 
 STARTER_ARCHIVE = Path(__file__).parent / "data" / "starter_archive.json"
-_FROM_INDEX = ("Hit", "SearchIndex", "SearchResult", "Suggestion", "md_escape")
+_FROM_INDEX = ("Hit", "Marked", "SearchIndex", "SearchResult", "Suggestion")
 
 
 def __getattr__(name: str):
@@ -35,5 +35,5 @@ def load_starter_archive() -> list[dict]:
 __all__ = [
     "Analyzer", "FilterError", "Hit", "ParsedQuery", "STARTER_ARCHIVE", "SearchIndex",
     "SearchResult", "Suggestion", "check_record", "fold", "label", "load_starter_archive",
-    "md_escape", "parse_query", "resolve",
+    "Marked", "parse_query", "resolve",
 ]

@@ -651,15 +651,14 @@ class SearchIndex:
         return suggestion
 
     # -- showing results ---------------------------------------------------------------------
-    def highlight(self, text: str, matched: Iterable[str], lang: str | None = None) -> str:
-        """`text` as Markdown-safe text with the matched words in **bold**."""
-        return _render(text, self._marks(text, lang or guess_lang(text), set(matched)), 0, len(text))
+    def highlight(self, text: str, matched: Iterable[str], lang: str | None = None) -> Marked:
+        """`text` with the spans of its matched words marked (for the chat or a page to show in bold)."""
+        return _marked(text, self._marks(text, lang or guess_lang(text), set(matched)), 0, len(text))
 
     def snippet(self, doc: Mapping[str, Any], matched: Iterable[str], lang: str = "pl",
-                width: int = 220, labels: Mapping[str, str] | None = None) -> str:
-        """A Markdown-safe excerpt of the record's text around its matches, the record's
-        matched words in **bold** — also those reached through a lemma, a concept, a typo or a
-        translation. Prefers a description in `lang` when the record has one
+                width: int = 220, labels: Mapping[str, str] | None = None) -> list[Marked]:
+        """Excerpts of the record's text around its matches, the record's matched words marked
+        — also those reached through a lemma, a concept, a typo or a translation. Prefers a description in `lang` when the record has one
         (``description_en``), else the text field that shows the most of the query's words,
         else the start of the description.
 
@@ -699,10 +698,10 @@ class SearchIndex:
             first = next(a for a, _, term in found if any(term in group for group in missing))
             start, end = _window(text, first, 100)
             label = (labels or {}).get(key) or taxonomy.field_label(key, lang)
-            parts.append(f"{md_escape(label)}: {_excerpt(text, found, start, end)}")
+            parts.append(_excerpt(text, found, start, end, label))
             here = {term for *_, term in found}
             missing = [group for group in missing if not group & here]
-        return " · ".join(part for part in parts if part)
+        return [part for part in parts if part.pieces]
 
     def _reasons(self, doc: Mapping[str, Any], lang: str) -> list[tuple[str, str, str]]:
         """(record key, text, language) of every text the index reads in a record, for
@@ -770,8 +769,10 @@ def _window(text: str, first: int | None, width: int) -> tuple[int, int]:
     return start, end if end > start else min(len(text), start + width)
 
 
-def _excerpt(text: str, found: list[tuple[int, int, str]], start: int, end: int) -> str:
-    return ("…" if start else "") + _render(text, _runs(text, found), start, end) + ("…" if end < len(text) else "")
+def _excerpt(text: str, found: list[tuple[int, int, str]], start: int, end: int, label: str | None = None) -> Marked:
+    marked = _marked(text, _runs(text, found), start, end)
+    pieces = ((("…", False),) if start else ()) + marked.pieces + ((("…", False),) if end < len(text) else ())
+    return Marked(pieces, label)
 
 
 def _respellable(folded: str) -> bool:
@@ -791,28 +792,35 @@ def _to_array(typecode: str, values: np.ndarray) -> array:
     return out
 
 
-# Every ASCII character CommonMark or its table/strikethrough extensions could read as markup
-# (the same set as the reply layer's escaping; storage does not import the bot).
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&=])")
+@dataclass(frozen=True)
+class Marked:
+    """Text as the search shows it, not yet in any markup: ``pieces`` of (text, matched) in order, whitespace
+    folded to single spaces; ``label`` names the field it comes from, when it is not the description.
+    The chat renders it as Markdown, a web page as HTML."""
+
+    pieces: tuple[tuple[str, bool], ...]
+    label: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(piece for piece, _ in self.pieces)
+
+
 _SPACES = re.compile(r"\s+")
 
 
-def md_escape(text: str) -> str:
-    """User text made Markdown-inert, on one line: markup characters backslash-escaped
-    (CommonMark allows it for any ASCII punctuation), runs of whitespace made one space."""
-    return _MD_SPECIAL.sub(r"\\\1", _SPACES.sub(" ", text))
-
-
-def _render(text: str, marks: list[tuple[int, int]], start: int, end: int) -> str:
-    """text[start:end] escaped, with the `marks` spans wrapped in ** **."""
-    out: list[str] = []
+def _marked(text: str, marks: list[tuple[int, int]], start: int, end: int) -> Marked:
+    """text[start:end] on one line, with the `marks` spans flagged as matched."""
+    pieces: list[tuple[str, bool]] = []
     pos = start
     for a, b in marks:
         if b <= start or a >= end:
             continue
         a, b = max(a, start), min(b, end)
-        out.append(md_escape(text[pos:a]))
-        out.append(f"**{md_escape(text[a:b])}**")
+        if a > pos:
+            pieces.append((_SPACES.sub(" ", text[pos:a]), False))
+        pieces.append((_SPACES.sub(" ", text[a:b]), True))
         pos = b
-    out.append(md_escape(text[pos:end]))
-    return "".join(out)
+    if end > pos:
+        pieces.append((_SPACES.sub(" ", text[pos:end]), False))
+    return Marked(tuple(p for p in pieces if p[0]))

@@ -7,7 +7,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from storage import db
-from storage.moderation import AuditRepository, MuteRepository
+from storage.audit import AuditRepository
+from storage.moderation import MuteRepository
 from tests.pg import postgres_server  # noqa: F401  (the fixture)
 
 

@@ -3,6 +3,8 @@ page by page, and what happens when records are added, edited and deleted."""
 
 import pytest
 
+from bot.reply import md_snippet
+
 from storage.search import FilterError, SearchIndex, load_starter_archive
 
 
@@ -216,4 +218,4 @@ def test_a_number_is_one_token_and_a_lone_digit_does_not_match_inside_it():
     assert index.search("4.2").total == 0 and index.search("2025").total == 0  # numbers are not respelled
     assert index.suggest("2025").corrected_query is None
     hit = index.search("4.1").hits[0]
-    assert "**4\\.1**" in index.snippet(record("power", "Inkubator", "Działanie 4.1 programu POWER."), hit.matched)
+    assert "**4\\.1**" in md_snippet(index.snippet(record("power", "Inkubator", "Działanie 4.1 programu POWER."), hit.matched))
