@@ -50,6 +50,8 @@ class Hub:
         self._languages_version = -1
         self._grants: dict[str, set[str]] = {}
         self._grants_version = -1
+        self._room_languages: dict[str, str] = {}
+        self._room_languages_version = -1
         self.translator = Translator()
         self.router = Router(config.prefix)
         self.metrics = Metrics()
@@ -120,6 +122,46 @@ class Hub:
             if self.versions["grants"] == version:
                 self._grants, self._grants_version = grants, version
         return grants.get(user_id, set())
+
+    async def room_language(self, room_id: str) -> str:
+        """The language of what the bot posts in a room (``!lang room``; cached like users' languages)."""
+        version = self.versions["rooms"]
+        if version != self._room_languages_version:
+            languages = await self.store.run(hotpath.room_languages)
+            if self.versions["rooms"] == version:
+                self._room_languages, self._room_languages_version = languages, version
+            return languages.get(room_id) or self.config.language
+        return self._room_languages.get(room_id) or self.config.language
+
+    async def post(self, room_id: str, kind: str, key: str, compose: Callable[[str], "str | Outgoing"],
+                   language: str | None = None) -> str:
+        """A message not in reply to a command — an announcement, a reminder, a broadcast — the way every post
+        goes: ``compose(language)`` writes it in the room's language (or ``language``, a person's), it is sent
+        once per ``key``, and counted in ``leaders_hub_posts_total{kind,outcome}``. Returns its event id."""
+        assert self.platform is not None, "a platform must be attached first"
+        message = compose(language or await self.room_language(room_id))
+        if isinstance(message, str):
+            message = Outgoing(markdown=message)
+        try:
+            event_id = await self.platform.send_outgoing(room_id, message, key)
+        except Exception:
+            self.metrics.posts.labels(kind, "failed").inc()
+            raise
+        self.metrics.posts.labels(kind, "ok").inc()
+        return event_id
+
+    async def edit_post(self, room_id: str, event_id: str, kind: str, key: str,
+                        compose: Callable[[str], str]) -> str:
+        """A new text for a post of the bot's (an ``m.replace`` edit), in the room's language; once per ``key``."""
+        assert self.platform is not None, "a platform must be attached first"
+        text = compose(await self.room_language(room_id))
+        try:
+            edited = await self.platform.edit_notice(room_id, event_id, text, key)
+        except Exception:
+            self.metrics.posts.labels(kind, "failed").inc()
+            raise
+        self.metrics.posts.labels(kind, "ok").inc()
+        return edited
 
     async def role_of(self, room_id: str, user_id: str) -> Role:
         assert self.platform is not None

@@ -19,6 +19,9 @@ class Metrics:
                               registry=self.registry)
         self.sync_lag.set_function(self._lag)
         self.logged_in = Gauge("leaders_hub_logged_in", "1 when logged in to the homeserver", registry=self.registry)
+        self.posts = Counter("leaders_hub_posts", "Messages posted not in reply to a command (announcements, "
+                             "reminders, broadcasts, edits), by kind and outcome", ["kind", "outcome"],
+                             registry=self.registry)
         self.send_retries = Counter("leaders_hub_send_retries", "Sends retried after an error or a rate limit",
                                     registry=self.registry)
         self.last_sync: float | None = None

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from storage.db import sqlite_pragmas
-from storage.models import BotMessage, BotState, InboxEvent, RoleGrant, UserSettings, utcnow
+from storage.models import BotMessage, BotState, InboxEvent, RoleGrant, RoomSettings, UserSettings, utcnow
 
 T = TypeVar("T")
 
@@ -42,6 +42,7 @@ INBOX = InboxEvent.__table__
 STATE = BotState.__table__
 MESSAGES = BotMessage.__table__
 SETTINGS = UserSettings.__table__
+ROOMS = RoomSettings.__table__
 GRANTS = RoleGrant.__table__
 
 # ----- cache versions -----------------------------------------------------------------------------
@@ -52,7 +53,7 @@ class CacheVersions:
     by any session on it moves them."""
 
     def __init__(self) -> None:
-        self.counts = {"settings": 0, "grants": 0}
+        self.counts = {"settings": 0, "grants": 0, "rooms": 0}
 
     def __getitem__(self, what: str) -> int:
         return self.counts[what]
@@ -98,6 +99,7 @@ _DONE_UNRECORDED = _DONE.values(command=bindparam("command"), outcome=bindparam(
 _STATE = select(STATE.c.value).where(STATE.c.key == bindparam("key"))
 _LANGUAGE = select(SETTINGS.c.language).where(SETTINGS.c.user_id == bindparam("user_id"))
 _GRANTS = select(GRANTS.c.user_id, GRANTS.c.role)
+_ROOM_LANGUAGES = select(ROOMS.c.room_id, ROOMS.c.language).where(ROOMS.c.language.is_not(None))
 _REACTIONS = select(INBOX.c.event_id, INBOX.c.sender, INBOX.c.body, INBOX.c.relates_to).where(
     INBOX.c.event_id.in_(bindparam("ids", expanding=True)), INBOX.c.kind == "reaction")
 
@@ -157,6 +159,10 @@ def get_state(conn: Connection, key: str) -> str | None:
 
 def language(conn: Connection, user_id: str) -> str | None:
     return conn.scalar(_LANGUAGE, {"user_id": user_id})
+
+
+def room_languages(conn: Connection) -> dict[str, str]:
+    return {room_id: language for room_id, language in conn.execute(_ROOM_LANGUAGES)}
 
 
 def grants(conn: Connection) -> dict[str, set[str]]:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.hotpath import mark_changed
-from storage.models import BotMessage, InboxEvent, RoleGrant, UserSettings
+from storage.models import BotMessage, InboxEvent, RoleGrant, RoomSettings, UserSettings, utcnow
 
 
 class InboxRepository:
@@ -43,6 +43,19 @@ class InboxRepository:
         """The command event a message of the bot answered."""
         row = await self.session.get(BotMessage, matrix_event_id)
         return row.source_event_id if row else None
+
+
+class RoomSettingsRepository:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def set_language(self, room_id: str, language: str, by: str) -> None:
+        mark_changed(self.session, "rooms")
+        row = await self.session.get(RoomSettings, room_id)
+        if row:
+            row.language, row.set_by, row.updated_at = language, by, utcnow()
+        else:
+            self.session.add(RoomSettings(room_id=room_id, language=language, set_by=by))
 
 
 class SettingsRepository:

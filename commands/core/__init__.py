@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 
 from bot.args import fold
+from bot.checks import Chain, record_action
 from bot.context import Context
 from bot.i18n import LANGUAGES, number
 from bot.reply import clip, md_code, md_escape
 from bot.router import Arg, Command, CommandSet, Role
-from storage.runtime import SettingsRepository
+from storage.runtime import RoomSettingsRepository, SettingsRepository
 
 CATALOGUE = {
     "en": {
@@ -25,6 +26,12 @@ CATALOGUE = {
         "core.help.subcommands": "Subcommands:",
         "core.ping.pong": "pong! Your message took {ms} ms to reach me.",
         "core.lang.set": "From now on I will answer you in English.",
+        "core.lang.room.help": "sets the language of what I post in this room (announcements, reminders, broadcasts): `!lang room pl|en`",
+        "core.lang.room_set": "From now on what I post in {room} by myself is in {language}; my replies to each of you stay in your own language.",
+        "core.lang.room_detail": "language: {language}",
+        "core.language.pl": "Polish",
+        "core.language.en": "English",
+        "audit.action.lang.room": "room language",
         "core.whoami.help": "who you are to the bot in this room: your role and language",
         "core.whoami.text": "You are {user}; your role in this room: **{role}**; language: {lang}.",
         "core.status.help": "the bot's state: uptime, leader rooms, commands handled, sync lag",
@@ -55,6 +62,12 @@ CATALOGUE = {
         "core.help.subcommands": "Podpolecenia:",
         "core.ping.pong": "pong! Twoja wiadomość dotarła do mnie po {ms} ms.",
         "core.lang.set": "Od teraz będę Ci odpowiadać po polsku.",
+        "core.lang.room.help": "ustawia język tego, co publikuję w tym pokoju (ogłoszenia, przypomnienia, komunikaty): `!jezyk pokoj pl|en`",
+        "core.lang.room_set": "Od teraz to, co sam publikuję w {room}, jest po {language}; odpowiedzi dla każdego z Was zostają w jego języku.",
+        "core.lang.room_detail": "język: {language}",
+        "core.language.pl": "polsku",
+        "core.language.en": "angielsku",
+        "audit.action.lang.room": "język pokoju",
         "core.whoami.help": "kim jesteś dla bota w tym pokoju: Twoja rola i język",
         "core.whoami.text": "Jesteś {user}; Twoja rola w tym pokoju: **{role}**; język: {lang}.",
         "core.status.help": "stan bota: czas działania, pokoje liderów, obsłużone polecenia, opóźnienie synchronizacji",
@@ -119,7 +132,7 @@ async def help_(ctx: Context, command: str | None) -> None:
     lines.append(ctx.t("core.help.role", role=ctx.t(target.role.key)))
     if target.details is not None:
         lines += ["", target.details(ctx)]
-    subs = [s for s in target.subcommands.values() if not s.hidden]
+    subs = [s for s in target.subcommands.values() if not s.hidden and s.role <= ctx.role]
     if subs:
         lines.append(ctx.t("core.help.subcommands"))
         lines.extend(_line(ctx, s) for s in subs)
@@ -141,6 +154,18 @@ async def lang(ctx: Context, language: str) -> None:
     await SettingsRepository(ctx.session).set_language(ctx.sender, language)
     ctx.lang = language
     ctx.reply(ctx.t("core.lang.set"))
+
+
+@lang.sub("room", aliases=("pokoj", "pokój"), role=Role.MODERATOR, args=[Arg("language", choices=LANGUAGES)],
+          checks=Chain("lang.room"))
+async def lang_room(ctx: Context, language: str) -> None:
+    """What the bot posts in this room by itself — announcements, reminders, broadcasts — is in ``language``;
+    replies to a person stay in that person's language."""
+    await RoomSettingsRepository(ctx.session).set_language(ctx.room_id, language, ctx.sender)
+    await record_action(ctx, "lang.room", target=ctx.room_id, detail={"key": "core.lang.room_detail",
+                                                                        "params": {"language": language}})
+    ctx.reply(ctx.t("core.lang.room_set", room=ctx.room_label(ctx.room_id),
+                    language=ctx.t(f"core.language.{language}")))
 
 
 __all__ = ["commands", "md_escape"]

@@ -75,7 +75,7 @@ class CountsEditor:
     async def edit(self, event_id: int) -> float | None:
         """Edit each announcement of the event that shows stale counts and may be edited now; the
         seconds until the others may be, or None when none is left."""
-        transport, t, lang = self.hub.platform, self.hub.translator, self.hub.config.language
+        hub, t = self.hub, self.hub.translator
         links = feed_urls(self.hub.config["http"]["public_url"])
         wait: float | None = None
         async with self.hub.sessions() as session:
@@ -97,10 +97,10 @@ class CountsEditor:
                     continue
                 late = await session.scalar(select(ScheduledSend.status).where(
                     ScheduledSend.matrix_event_id == message.matrix_event_id)) == "late"
-                text = announcement_text(t, lang, event, draft, rsvps, late, links)
                 number = message.edits + 1
-                await transport.edit_notice(message.room_id, message.matrix_event_id, text,
-                                            key=f"edit|{message.matrix_event_id}|{number}|{shown}")
+                await hub.edit_post(message.room_id, message.matrix_event_id, "rsvp_counts",
+                                    f"edit|{message.matrix_event_id}|{number}|{shown}",
+                                    lambda lang: announcement_text(t, lang, event, draft, rsvps, late, links))
                 message.shown, message.edits, message.edited_at = shown, number, utcnow()
                 await session.commit()  # one message at a time: a crash loses at most a duplicate-proof resend
         return wait

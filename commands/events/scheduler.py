@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.context import room_label
+from bot.reply import Outgoing
 from storage.models import HubEvent, ScheduledSend, utcnow
 
 from .edits import CountsEditor, posted_message
@@ -124,9 +125,8 @@ class EventScheduler:
     async def _fire(self, row_id: int, woke_at: datetime | None = None) -> None:
         """``woke_at``: when the timer fired. Waiting for a send slot or a rate limit afterwards
         does not make a send "late": late means the bot was not there when it fell due."""
-        transport = self.hub.platform
-        lang = self.hub.config.language
-        async with self.hub.sessions() as session:
+        hub = self.hub
+        async with hub.sessions() as session:
             row = await session.get(ScheduledSend, row_id)
             if row is None or row.status != "planned":
                 return  # sent, skipped or cancelled already: never twice
@@ -144,19 +144,21 @@ class EventScheduler:
                 row.status = "skipped"
                 await session.commit()
                 origin = event.created_room if event else announcement.created_room if announcement else None
-                if origin:
+                if origin:  # the coordinator is told, in their own language, in the room they planned it in
                     creator = event.created_by if event else announcement.created_by
-                    text = skipped_notice(self.hub.translator, await self.hub.language_of(creator), row, event,
-                                          announcement, lambda room_id: room_label(transport, room_id))
-                    await transport.send_notice(origin, text, key=f"skipped|{row.send_key}|{row.room_id}")
+                    await hub.post(origin, "skipped", f"skipped|{row.send_key}|{row.room_id}",
+                                   lambda lang: skipped_notice(hub.translator, lang, row, event, announcement,
+                                                               lambda r: room_label(hub.platform, r)),
+                                   language=await hub.language_of(creator))
                 return
             rsvps = await store.rsvps(event.id) if event else {}
             draft = draft_from_json(event.data) if event else None
-            text, mentions = render_send(self.hub.translator, lang, row, event, draft, announcement, rsvps,
-                                         late=decision == "late",
-                                         links=feed_urls(self.hub.config["http"]["public_url"]))
-            matrix_event_id = await transport.send_notice(row.room_id, text, key=f"{row.send_key}|{row.room_id}",
-                                                          mentions=mentions)
+            def compose(lang: str) -> Outgoing:  # in the room's language
+                text, mentions = render_send(hub.translator, lang, row, event, draft, announcement, rsvps,
+                                             late=decision == "late", links=feed_urls(hub.config["http"]["public_url"]))
+                return Outgoing(markdown=text, mentions=mentions)
+
+            matrix_event_id = await hub.post(row.room_id, row.kind, f"{row.send_key}|{row.room_id}", compose)
             row.status = "late" if decision == "late" else "sent"
             row.sent_at = utcnow()
             row.matrix_event_id = matrix_event_id

@@ -30,11 +30,14 @@ async def broadcast(ctx: Context, checked: Checked, text: str) -> None:
     """One notice to every leader room, one at a time (the transport waits out 429s); the key of each
     send comes from this command's event id and the room, so a retry after a crash never sends twice."""
     hub = ctx.hub
-    heading = hub.translator(hub.config.language, "moderation.broadcast.heading", user=md_code(ctx.sender))
+
+    def compose(lang: str) -> str:  # the heading in each room's language; the moderator's text as written
+        return f"{hub.translator(lang, 'moderation.broadcast.heading', user=md_code(ctx.sender))}\n\n{text}"
+
     results: list[Result] = []
     for room_id in checked.rooms:
         try:
-            await ctx.platform.send_notice(room_id, f"{heading}\n\n{text}", key=f"broadcast:{ctx.incoming.event_id}:{room_id}")
+            await hub.post(room_id, "broadcast", f"broadcast:{ctx.incoming.event_id}:{room_id}", compose)
         except Exception as error:  # noqa: BLE001 — whatever the homeserver said, the moderator is told
             results.append(Result(room_id, "failed", ctx.t("moderation.homeserver_refused", error=md_escape(str(error))),
                                   {"key": "moderation.homeserver_refused", "params": {"error": str(error)}}))

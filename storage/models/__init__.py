@@ -6,6 +6,7 @@ from storage.models.base import Base, utcnow
 from storage.models.calculator import CalcScenario
 from storage.models.events import Announcement, EventMessage, HubEvent, Rsvp, ScheduledSend
 from storage.models.moderation import Mute
-from storage.models.runtime import AuditEntry, BotMessage, BotState, InboxEvent, RoleGrant, UserSettings
+from storage.models.runtime import (AuditEntry, BotMessage, BotState, InboxEvent, RoleGrant, RoomSettings,
+                                    UserSettings)
 
-__all__ = ["Announcement", "AuditEntry", "Base", "BotMessage", "BotState", "CalcScenario", "EventMessage", "Experience", "HubEvent", "InboxEvent", "Mute", "RoleGrant", "Rsvp", "ScheduledSend", "Solution", "UserSettings", "utcnow"]
+__all__ = ["Announcement", "AuditEntry", "Base", "BotMessage", "BotState", "CalcScenario", "EventMessage", "Experience", "HubEvent", "InboxEvent", "Mute", "RoleGrant", "RoomSettings", "Rsvp", "ScheduledSend", "Solution", "UserSettings", "utcnow"]

@@ -103,3 +103,13 @@ class AuditEntry(Base):
         Index("ix_audit_log_action", "action"),
         Index("ix_audit_log_event", "event_id"),
     )
+
+
+class RoomSettings(Base):
+    """A room's own settings: the language of what the bot posts there (announcements, reminders…)."""
+
+    __tablename__ = "room_settings"
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    set_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, default=utcnow)

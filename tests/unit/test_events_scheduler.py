@@ -137,3 +137,30 @@ async def test_a_coordinator_cannot_target_a_room_that_is_not_a_leader_room(hub)
     assert "is not a leader room I serve" in reply[0] and "Rooms" in reply[0]
     async with hub.sessions() as session:
         assert list(await session.scalars(select(ScheduledSend))) == []
+
+
+async def test_a_room_set_to_polish_gets_its_announcement_and_reminders_in_polish(hub):
+    """``!lang room``: what the bot posts in a room by itself is in the room's language; its reply to the
+    coordinator stays in the coordinator's (the bot's default here, English). The post is counted."""
+    console = hub.platform
+    start = (datetime.now(timezone.utc) + timedelta(days=3)).astimezone(ZoneInfo("Europe/Warsaw"))
+    assert (await console.handle("!lang room pl"))[0].startswith("From now on what I post in console")  # English
+    await console.handle(f"!event add Title: Study tour\nStart: {start:%Y-%m-%d} 10:00\nReminders: 1d")
+    await console.handle("!event confirm 1")
+    async with hub.sessions() as session:
+        sends = await session.scalars(select(ScheduledSend).where(ScheduledSend.owner == "event"))
+        rows = {row.kind: row.id for row in sends}
+    scheduler = EventScheduler(hub)
+    await scheduler.fire(rows["announce"])
+    await scheduler.fire(rows["reminder"])
+    (_r1, announcement), (_r2, reminder) = console.sent
+    assert announcement.startswith("📅 Study tour (wydarzenie 1)") and "Będziesz?" in announcement, announcement
+    assert reminder.startswith("⏰ Przypomnienie"), reminder
+    assert 'leaders_hub_posts_total{kind="reminder",outcome="ok"} 1.0' in hub.metrics.render().decode()
+    await console.handle("!lang room en")
+    async with hub.sessions() as session:
+        row = await session.get(ScheduledSend, rows["reminder"])
+        row.status = "planned"  # the same reminder once more, now that the room reads English
+        await session.commit()
+    await scheduler.fire(rows["reminder"])
+    assert console.sent[-1][1].startswith("⏰ Reminder:"), console.sent[-1]
