@@ -21,6 +21,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import checks, messages
+from bot.checks import Checked
 from bot.config import Config, cache_dir, sqlite_url_resolved
 from bot.context import Context, Incoming
 from bot.errors import CommandError, PermissionDenied, UsageError
@@ -221,15 +222,21 @@ class Hub:
         resolved = self.router.resolve(invocation)
         command = ctx.command = resolved.command
         ctx.role = await self.role_of(ctx.room_id, ctx.sender)
-        if command.checks is not None:  # bot/checks.py: a refusal is written to the audit log, then raised
+        # The role, checked once: by the command's check chain (which audits a refusal), or plainly.
+        if command.checks is not None:
             await command.checks.check_role(ctx)
-        require_role(ctx.role, command.role)
+        else:
+            require_role(ctx.role, command.role)
         if command.handler is None:
             raise UsageError("error.choose_subcommand", subcommands=self._subcommand_list(ctx, command))
         values = convert_args(command, invocation, resolved.args_start, ctx)
-        if command.checks is not None:  # target, rank, not self, not the bot, the bot's power; → Checked first
-            values = await command.checks.check_arguments(ctx, values)
-        await command.handler(ctx, *values)
+        checked = None
+        if command.checks is not None:  # what the arguments need: target, rank, not self, not the bot, its power
+            checked = await command.checks.check_arguments(ctx, values)
+        if command.takes_checked:
+            await command.handler(ctx, checked or Checked(), *values)
+        else:
+            await command.handler(ctx, *values)
         return command.path
 
     def _subcommand_list(self, ctx: Context, command: Command) -> str:

@@ -1,9 +1,7 @@
 """The one check chain of privileged commands, declared once per command.
 
-    @mod.sub("kick", args=[Arg("user", converter=user), Arg("reason", optional=True, rest=True,
-                                                              converter=reason)],
-             checks=Chain("kick", target="user", bot_power="kick"))
-    async def kick(ctx, checked, user, reason): ...
+    @mod.sub("kick", checks=Chain("kick", target="user", bot_power="kick"))
+    async def kick(ctx, checked: Checked, user: TargetUser, reason: ScopedReason = None): ...
 
 Before the handler runs, the router asks the chain, in this order (Red-DiscordBot's Mod cog):
 
@@ -31,7 +29,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable
 
 
 from bot.args import fold
@@ -40,7 +38,7 @@ from bot.ids import parse_event_ref, user_id_in
 from bot.platform import CREATOR_LEVEL, PlatformError, RoomState, Shortfall
 from bot.reply import clip, md_code, md_escape
 from bot.roles import resolve_role
-from bot.router import Role
+from bot.router import Arg, Role
 from storage.audit import AuditRepository
 
 if TYPE_CHECKING:
@@ -136,7 +134,7 @@ class Scoped:
     everywhere: bool = False
 
 
-def user(raw: str, _ctx: Any = None) -> UserRef:
+def user_ref(raw: str, _ctx: Any = None) -> UserRef:
     if not raw.strip():
         raise ValueError("empty")
     return UserRef(raw.strip())
@@ -149,7 +147,7 @@ def event_ref(raw: str, _ctx: Any = None) -> EventRef:
     return EventRef(raw, parsed[0], parsed[1])
 
 
-def reason(raw: str, _ctx: Any = None) -> Scoped:
+def scoped_reason(raw: str, _ctx: Any = None) -> Scoped:
     words = raw.split()
     everywhere = False
     if words and fold(words[0]) in EVERYWHERE:
@@ -157,6 +155,12 @@ def reason(raw: str, _ctx: Any = None) -> Scoped:
     elif words and fold(words[-1]) in EVERYWHERE:
         everywhere, raw = True, raw.strip()[: -len(words[-1])]
     return Scoped(raw.strip() or None, everywhere)
+
+
+# What privileged commands' parameters are annotated with (the router reads them).
+TargetUser = Annotated[UserRef, Arg(converter=user_ref)]
+TargetEvent = Annotated[EventRef, Arg(converter=event_ref)]
+ScopedReason = Annotated[Scoped | None, Arg(rest=True, converter=scoped_reason)]
 
 
 # ----- the verdict ---------------------------------------------------------------------------
@@ -227,18 +231,21 @@ class Chain:
 
     # -- step 2, with the arguments --------------------------------------------------------
 
-    async def check_arguments(self, ctx: "Context", values: list[Any]) -> list[Any]:
+    async def check_arguments(self, ctx: "Context", values: list[Any]) -> "Checked | None":
+        """The verdict the handler gets (its ``checked: Checked`` parameter); None when the role was all there
+        was to check. The command's own role was checked before (``check_role``): only a role the arguments
+        need beyond it (``role_for``) is checked here."""
         assert ctx.command is not None
         named = {arg.name: value for arg, value in zip(ctx.command.args, values)}
         needed = self.role_for(named) if self.role_for else ctx.command.role
-        if ctx.role < needed:
+        if self.role_for and ctx.role < needed:
             await self._refuse(ctx, Refusal("error.permission", {"needed": needed.key, "have": ctx.role.key}),
                                ctx.room_id, None)
         everywhere = self.everywhere or any(isinstance(v, Scoped) and v.everywhere for v in values)
         checked = Checked(everywhere=everywhere)
         needs_state = bool(self.target or self.bot_power)
-        if not needs_state and not everywhere:  # the role was all there was to check: the handler's own arguments
-            return values
+        if not needs_state and not everywhere:  # the role was all there was to check
+            return None
         leader_rooms = list(ctx.platform.leader_rooms)
         ref = named.get(self.target) if self.target else None
         if isinstance(ref, EventRef):
@@ -263,7 +270,7 @@ class Chain:
                 checked.refused[room_id] = refusal
         if not everywhere and checked.refused:
             await self._refuse(ctx, checked.refused[rooms[0]], rooms[0], checked.user_id)
-        return [checked, *values]
+        return checked
 
     async def evaluate(self, ctx: "Context", room_id: str, target: str | None,
                        state: RoomState | None, needed: Role) -> Refusal | None:
@@ -458,4 +465,5 @@ CATALOGUE = {
 }
 
 __all__ = ["CATALOGUE", "Chain", "Checked", "EventRef", "Refusal", "Refused", "Scoped", "TargetUnclear", "UserRef",
-           "detail_text", "event_ref", "reason", "record_action", "record_refusal", "resolve_user", "user"]
+           "ScopedReason", "TargetEvent", "TargetUser", "detail_text", "event_ref", "record_action", "record_refusal",
+           "resolve_user", "scoped_reason", "user_ref"]

@@ -18,8 +18,9 @@ A feature module makes a ``CommandSet`` and decorates its handlers::
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
+import inspect
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable, Iterable, get_args, get_type_hints
 
 
 from bot.args import Invocation, Token, fold, parse_invocation
@@ -49,9 +50,15 @@ Converter = Callable[[str, "Context"], Any]
 
 @dataclass
 class Arg:
-    """One argument. ``rest`` takes the raw rest of the message (all following lines too)."""
+    """One argument, declared on the handler's parameter it fills (its name is the parameter's)::
 
-    name: str
+        async def mute(ctx, checked: Checked, user: Annotated[UserRef, Arg(converter=user_ref)],
+                       duration: Annotated[int, Arg(converter=duration)], reason: Rest = None): ...
+
+    ``rest`` takes the raw rest of the message (all following lines too); a parameter with a default is
+    optional; a plain ``int`` parameter is converted as a whole number."""
+
+    name: str = ""
     converter: Converter | None = None
     optional: bool = False
     rest: bool = False
@@ -67,6 +74,43 @@ class Arg:
 
 
 Handler = Callable[..., Awaitable[None]]
+Rest = Annotated[str, Arg(rest=True)]  # the raw rest of the message: ``text: Rest``
+OptionalRest = Annotated["str | None", Arg(rest=True)]  # ``reason: OptionalRest = None``
+
+
+def choice(*choices: str) -> Arg:
+    """``language: Annotated[str, choice("pl", "en")]``."""
+    return Arg(choices=tuple(choices))
+
+
+def _declared(handler: Handler) -> dict[str, Any]:
+    args, takes_checked = arguments_of(handler)
+    return {"args": args, "takes_checked": takes_checked}
+
+
+def arguments_of(handler: Handler) -> tuple[list[Arg], bool]:
+    """The arguments a handler declares (every parameter after ``ctx``), and whether it takes the check
+    chain's verdict (a parameter annotated ``Checked``, right after ``ctx``)."""
+    params = list(inspect.signature(handler).parameters.values())[1:]
+    hints = get_type_hints(handler, include_extras=True)
+    args: list[Arg] = []
+    takes_checked = False
+    for position, param in enumerate(params):
+        hint = hints.get(param.name, str)
+        if getattr(hint, "__name__", None) == "Checked":  # bot.checks.Checked (which imports this module)
+            if position != 0:
+                raise TypeError(f"{handler.__qualname__}: the Checked parameter comes right after ctx")
+            takes_checked = True
+            continue
+        meta = next((m for m in getattr(hint, "__metadata__", ()) if isinstance(m, Arg)), None)
+        base = get_args(hint)[0] if meta is not None else hint
+        arg = replace(meta, name=param.name) if meta is not None else Arg(param.name)
+        if arg.converter is None and not arg.choices and (base is int or int in get_args(base)):
+            arg.converter = integer
+        if param.default is not inspect.Parameter.empty:
+            arg.optional, arg.default = True, param.default
+        args.append(arg)
+    return args, takes_checked
 
 
 @dataclass
@@ -83,6 +127,7 @@ class Command:
     subcommands: dict[str, "Command"] = field(default_factory=dict)
     hidden: bool = False
     inherit_role: bool = False  # added to another feature's group without a role of its own: the group's
+    takes_checked: bool = False  # the handler's first parameter after ctx is the check chain's verdict
     # The check chain of a privileged command (bot.checks.Chain): Hub._run asks it before the handler.
     checks: Any = None
     # More for ``!help <command>`` than its usage line: ``fn(ctx) -> Markdown`` (e.g. the fields of !share).
@@ -101,12 +146,12 @@ class Command:
         return (self.name, *self.aliases)
 
     def sub(self, name: str, *, aliases: Iterable[str] = (), role: Role | None = None,
-            args: list[Arg] | None = None, options: bool = False, body: bool = False,
+            options: bool = False, body: bool = False,
             hidden: bool = False, checks: Any = None) -> Callable[[Handler], "Command"]:
         """A subcommand of this feature's own command (another feature uses ``CommandSet.sub_of``)."""
         def decorator(handler: Handler) -> Command:
             command = Command(name, self.feature, handler, tuple(aliases),
-                              self.role if role is None else role, list(args or []), options, body,
+                              self.role if role is None else role, **_declared(handler), options=options, body=body,
                               parent=self, hidden=hidden, checks=checks)
             self.subcommands[name] = command
             return command
@@ -168,23 +213,23 @@ class CommandSet:
         return job
 
     def command(self, name: str, *, aliases: Iterable[str] = (), role: Role = Role.ANYONE,
-                args: list[Arg] | None = None, options: bool = False, body: bool = False,
+                options: bool = False, body: bool = False,
                 hidden: bool = False, checks: Any = None) -> Callable[[Handler], Command]:
         def decorator(handler: Handler) -> Command:
-            command = Command(name, self.feature, handler, tuple(aliases), role, list(args or []),
-                              options, body, hidden=hidden, checks=checks)
+            command = Command(name, self.feature, handler, tuple(aliases), role, **_declared(handler), options=options,
+                              body=body, hidden=hidden, checks=checks)
             self.commands.append(command)
             return command
         return decorator
 
     def sub_of(self, group: str, name: str, *, aliases: Iterable[str] = (), role: Role | None = None,
-               args: list[Arg] | None = None, options: bool = False, body: bool = False, hidden: bool = False,
+               options: bool = False, body: bool = False, hidden: bool = False,
                checks: Any = None) -> Callable[[Handler], Command]:
         """A subcommand of another feature's group (``!mod queue`` of the archive): the router attaches it
         by the group's name, so this feature does not import the other one."""
         def decorator(handler: Handler) -> Command:
             command = Command(name, self.feature, handler, tuple(aliases), role if role is not None else Role.ANYONE,
-                              list(args or []), options, body, hidden=hidden, checks=checks)
+                              **_declared(handler), options=options, body=body, hidden=hidden, checks=checks)
             command.inherit_role = role is None  # known once attached to the group
             self.extensions.append((group, command))
             return command

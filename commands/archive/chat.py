@@ -7,7 +7,7 @@ from bot.args import fold
 from bot.context import Context
 from bot.errors import NotFound
 from bot.reply import clip, md_code, md_escape, md_snippet
-from bot.router import Arg, Role
+from bot.router import OptionalRest, Rest, Role
 from storage.archive import ArchiveRepository, record_of, shown_text, shown_title
 from storage.models import utcnow
 from storage.search import FilterError, parse_query
@@ -20,8 +20,8 @@ from .service import ArchiveIndex
 PAGE = 5
 
 
-@commands.command("share", aliases=("dodaj", "udostepnij"), role=Role.LEADER, args=[Arg("title", rest=True)])
-async def share(ctx: Context, title: str) -> None:
+@commands.command("share", aliases=("dodaj", "udostepnij"), role=Role.LEADER)
+async def share(ctx: Context, title: Rest) -> None:
     if fold(title.strip()) in FIELDS_WORDS:
         ctx.reply(values_text(ctx))
         return
@@ -83,8 +83,8 @@ async def _show_page(ctx: Context, service: ArchiveIndex, query: str, filters: d
     ctx.reply("\n".join(lines))
 
 
-@commands.command("search", aliases=("szukaj", "s"), args=[Arg("query", optional=True, rest=True)])
-async def search(ctx: Context, query: str | None) -> None:
+@commands.command("search", aliases=("szukaj", "s"))
+async def search(ctx: Context, query: OptionalRest = None) -> None:
     if not query or not query.strip():
         ctx.reply(ctx.t("archive.search.empty", example=md_code(f"{ctx.prefix}search bezdomność group:seniors")))
         return
@@ -110,7 +110,7 @@ async def more(ctx: Context) -> None:
     await _show_page(ctx, service, query, filters, offset)
 
 
-@commands.command("solution", aliases=("rozwiazanie", "rozwiązanie"), args=[Arg("id")])
+@commands.command("solution", aliases=("rozwiazanie", "rozwiązanie"))
 async def solution(ctx: Context, id: str) -> None:
     row = await find_solution(ctx, id)
     record = record_of(row)
@@ -160,7 +160,7 @@ async def solution(ctx: Context, id: str) -> None:
     ctx.reply("\n".join(lines))
 
 
-@commands.command("similar", aliases=("podobne",), args=[Arg("id")])
+@commands.command("similar", aliases=("podobne",))
 async def similar(ctx: Context, id: str) -> None:
     row = await find_solution(ctx, id)
     service = await ctx.hub.service(ArchiveIndex).ready()
@@ -177,9 +177,8 @@ async def similar(ctx: Context, id: str) -> None:
     ctx.reply("\n".join(lines))
 
 
-@commands.command("experience", aliases=("doswiadczenie", "doświadczenie"), role=Role.LEADER,
-                  args=[Arg("id"), Arg("text", rest=True)])
-async def experience(ctx: Context, id: str, text: str) -> None:
+@commands.command("experience", aliases=("doswiadczenie", "doświadczenie"), role=Role.LEADER)
+async def experience(ctx: Context, id: str, text: Rest) -> None:
     row = await find_solution(ctx, id)
     ArchiveRepository(ctx.session).add_experience(row.number, ctx.sender, text.strip())
     ctx.reply(ctx.t("archive.experience.saved", number=row.number))

@@ -11,7 +11,7 @@ from bot.checks import Chain, record_action
 from bot.context import Context
 from bot.errors import CommandError, UsageError
 from bot.reply import clip, md_code, md_escape
-from bot.router import Arg, Role
+from bot.router import Rest, Role
 from storage.archive import ArchiveRepository, record_of, shown_title
 from storage.models import Solution, utcnow
 from storage.search import FilterError
@@ -38,7 +38,6 @@ async def _audit(ctx: Context, action: str, row: Solution, reason: str | None = 
 
 
 @commands.sub_of("mod", "approve", aliases=("zatwierdz", "zatwierdź", "publikuj"), role=Role.MODERATOR,
-                  args=[Arg("id")],
                   checks=Chain("archive.approve"))
 async def approve(ctx: Context, id: str) -> None:
     row = await find_solution(ctx, id, published=False)
@@ -52,9 +51,8 @@ async def approve(ctx: Context, id: str) -> None:
 
 
 @commands.sub_of("mod", "reject", aliases=("odrzuc", "odrzuć"), role=Role.MODERATOR,
-                  args=[Arg("id"), Arg("reason", rest=True)],
                   checks=Chain("archive.reject"))
-async def reject(ctx: Context, id: str, reason: str) -> None:
+async def reject(ctx: Context, id: str, reason: Rest) -> None:
     row = await find_solution(ctx, id, published=False)
     ArchiveRepository.decide(row, "rejected", ctx.sender, reason)
     await _audit(ctx, "archive.reject", row, reason)
@@ -76,8 +74,7 @@ async def _tell_author(ctx: Context, row: Solution, key: str, **params: Any) -> 
 
 
 
-@commands.sub_of("mod", "edit", aliases=("zmien", "zmień", "edytuj"), role=Role.MODERATOR, args=[Arg("id")],
-                  options=True,
+@commands.sub_of("mod", "edit", aliases=("zmien", "zmień", "edytuj"), role=Role.MODERATOR, options=True,
                   checks=Chain("archive.edit"))
 async def edit(ctx: Context, id: str) -> None:
     row = await find_solution(ctx, id, published=False)
@@ -111,8 +108,7 @@ async def edit(ctx: Context, id: str) -> None:
         ctx.after_commit.append(lambda: ctx.hub.service(ArchiveIndex).publish(number, record))
 
 
-@commands.sub_of("mod", "delete", aliases=("usun", "usuń"), role=Role.MODERATOR, args=[Arg("id")],
-                  checks=Chain("archive.delete"))
+@commands.sub_of("mod", "delete", aliases=("usun", "usuń"), role=Role.MODERATOR, checks=Chain("archive.delete"))
 async def delete(ctx: Context, id: str) -> None:
     row = await find_solution(ctx, id, published=False)
     ArchiveRepository.decide(row, "deleted", ctx.sender)

@@ -13,7 +13,7 @@ import json
 from bot.context import Context
 from bot.errors import CommandError, NotFound
 from bot.reply import md_code
-from bot.router import Arg, CommandSet, integer
+from bot.router import CommandSet
 from storage.calculator import ScenarioRepository
 
 from .chart import render_chart, render_tornado
@@ -87,7 +87,7 @@ async def _compute_and_reply(ctx: Context, model: str, overrides: dict[str, str]
     ctx.reply_file(chart, f"koszt-zaniechania-{scenario.model_id or 'scenariusz'}.png", "image/png")
 
 
-@commands.command("calc", aliases=("kalkulator", "kkz"), args=[Arg("model")], options=True)
+@commands.command("calc", aliases=("kalkulator", "kkz"), options=True)
 async def calc(ctx: Context, model: str) -> None:
     await _compute_and_reply(ctx, model, ctx.options, save=True)
 
@@ -97,7 +97,7 @@ async def calc_models(ctx: Context) -> None:
     ctx.reply(render_models(ctx.lang, ctx.hub.translator))
 
 
-@calc.sub("show", aliases=("pokaz", "pokaż", "model"), args=[Arg("model")])
+@calc.sub("show", aliases=("pokaz", "pokaż", "model"))
 async def calc_show(ctx: Context, model: str) -> None:
     try:
         ctx.reply(render_model(model, ctx.lang, ctx.hub.translator))
@@ -105,7 +105,7 @@ async def calc_show(ctx: Context, model: str) -> None:
         raise _calc_error(ctx, error) from None
 
 
-@calc.sub("scenario", aliases=("scenariusz",), args=[Arg("number", converter=integer)])
+@calc.sub("scenario", aliases=("scenariusz",))
 async def calc_scenario(ctx: Context, number: int) -> None:
     row = await ScenarioRepository(ctx.session).get(number)
     if row is None:
@@ -115,7 +115,7 @@ async def calc_scenario(ctx: Context, number: int) -> None:
     await _compute_and_reply(ctx, row.model_id, json.loads(row.overrides), save=False, heading=heading)
 
 
-@calc.sub("sensitivity", aliases=("wrazliwosc", "wrażliwość", "tornado"), args=[Arg("model")], options=True)
+@calc.sub("sensitivity", aliases=("wrazliwosc", "wrażliwość", "tornado"), options=True)
 async def calc_sensitivity(ctx: Context, model: str) -> None:
     translator = ctx.hub.translator
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 from bot.args import fold
 from bot.checks import Chain, record_action
 from bot.context import Context
 from bot.i18n import LANGUAGES, number
 from bot.reply import clip, md_code, md_escape
-from bot.router import Arg, Command, CommandSet, Role
+from bot.router import Command, CommandSet, OptionalRest, Role, choice
 from storage.runtime import RoomSettingsRepository, SettingsRepository
 
 CATALOGUE = {
@@ -99,8 +100,8 @@ def _line(ctx: Context, command: Command) -> str:
     return f"- {names} — {ctx.t(command.key + '.help')}"
 
 
-@commands.command("help", aliases=("pomoc", "h"), args=[Arg("command", optional=True, rest=True)])
-async def help_(ctx: Context, command: str | None) -> None:
+@commands.command("help", aliases=("pomoc", "h"))
+async def help_(ctx: Context, command: OptionalRest = None) -> None:
     router = ctx.hub.router
     words = (command or "").removeprefix(ctx.prefix).split()
     if not words:  # `!help`, or `!help !` with nothing after the prefix
@@ -149,16 +150,15 @@ async def ping(ctx: Context) -> None:
               extra={"pong": {"ms": ms, "from": server, "ping": ctx.incoming.event_id}})
 
 
-@commands.command("lang", aliases=("jezyk", "język", "language"), args=[Arg("language", choices=LANGUAGES)])
-async def lang(ctx: Context, language: str) -> None:
+@commands.command("lang", aliases=("jezyk", "język", "language"))
+async def lang(ctx: Context, language: Annotated[str, choice(*LANGUAGES)]) -> None:
     await SettingsRepository(ctx.session).set_language(ctx.sender, language)
     ctx.lang = language
     ctx.reply(ctx.t("core.lang.set"))
 
 
-@lang.sub("room", aliases=("pokoj", "pokój"), role=Role.MODERATOR, args=[Arg("language", choices=LANGUAGES)],
-          checks=Chain("lang.room"))
-async def lang_room(ctx: Context, language: str) -> None:
+@lang.sub("room", aliases=("pokoj", "pokój"), role=Role.MODERATOR, checks=Chain("lang.room"))
+async def lang_room(ctx: Context, language: Annotated[str, choice(*LANGUAGES)]) -> None:
     """What the bot posts in this room by itself — announcements, reminders, broadcasts — is in ``language``;
     replies to a person stay in that person's language."""
     await RoomSettingsRepository(ctx.session).set_language(ctx.room_id, language, ctx.sender)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import datetime, timedelta, timezone
+from typing import Annotated
 
 from aiohttp import web
 
@@ -15,7 +16,7 @@ from bot.config import Key, in_range
 from bot.context import Context
 from bot.errors import NotFound, PermissionDenied, UsageError
 from bot.reply import clip, md_code, md_escape
-from bot.router import Arg, CommandSet, Role, integer
+from bot.router import Arg, CommandSet, OptionalRest, Rest, Role
 from bot.web import revalidated
 from storage.models import Announcement, HubEvent, utcnow
 from storage.runtime import InboxRepository, SettingsRepository
@@ -234,7 +235,7 @@ def _preview(ctx: Context, event: HubEvent, rooms: list[str], zone: str | None) 
     return "\n".join(lines)
 
 
-@commands.command("event", aliases=("wydarzenie",), args=[Arg("number", converter=integer)])
+@commands.command("event", aliases=("wydarzenie",))
 async def event_show(ctx: Context, number: int) -> None:
     event = await _load_event(ctx, number)
     draft = draft_from_json(event.data)
@@ -252,8 +253,8 @@ async def event_show(ctx: Context, number: int) -> None:
 event_cmd = event_show
 
 
-@event_cmd.sub("add", aliases=("dodaj",), role=Role.COORDINATOR, args=[Arg("first", optional=True, rest=True)])
-async def event_add(ctx: Context, first: str | None) -> None:
+@event_cmd.sub("add", aliases=("dodaj",), role=Role.COORDINATOR)
+async def event_add(ctx: Context, first: OptionalRest = None) -> None:
     text = first or ""  # the rest of the message: its first line and the Field: value lines
     if not text.strip():
         raise UsageError("events.error.field_missing", field="Title")
@@ -283,8 +284,7 @@ async def _confirm(ctx: Context, event: HubEvent) -> None:
         ctx.after_commit.append(lambda: scheduler.schedule("event", event.id))
 
 
-@event_cmd.sub("confirm", aliases=("potwierdz", "potwierdź"), role=Role.COORDINATOR,
-               args=[Arg("number", converter=integer)])
+@event_cmd.sub("confirm", aliases=("potwierdz", "potwierdź"), role=Role.COORDINATOR)
 async def event_confirm(ctx: Context, number: int) -> None:
     event = await _load_event(ctx, number)
     await _confirm(ctx, event)
@@ -292,9 +292,8 @@ async def event_confirm(ctx: Context, number: int) -> None:
 
 
 @event_cmd.sub("cancel", aliases=("odwolaj", "odwołaj"), role=Role.COORDINATOR,
-               args=[Arg("number", converter=integer), Arg("reason", optional=True, rest=True)],
                checks=Chain("events.cancel"))
-async def event_cancel(ctx: Context, number: int, reason: str | None) -> None:
+async def event_cancel(ctx: Context, number: int, reason: OptionalRest = None) -> None:
     event = await _load_event(ctx, number)
     if event.status == "cancelled":
         raise UsageError("events.cancelled_already", id=event.id)
@@ -318,7 +317,7 @@ async def event_cancel(ctx: Context, number: int, reason: str | None) -> None:
 
 
 @event_cmd.sub("edit", aliases=("zmien", "zmień", "edytuj"), role=Role.COORDINATOR,
-               args=[Arg("number", converter=integer)], body=True, checks=Chain("events.edit"))
+               body=True, checks=Chain("events.edit"))
 async def event_edit(ctx: Context, number: int) -> None:
     event = await _load_event(ctx, number)
     if event.status == "cancelled":
@@ -355,7 +354,7 @@ def _ics_entry(hub, event: HubEvent) -> IcsEntry:
                     cancelled=event.status == "cancelled", confirmed=event.status == "confirmed")
 
 
-@event_cmd.sub("ics", aliases=("kalendarz",), args=[Arg("number", converter=integer)])
+@event_cmd.sub("ics", aliases=("kalendarz",))
 async def event_ics(ctx: Context, number: int) -> None:
     event = await _load_event(ctx, number)
     ctx.reply_file(event_calendar(_ics_entry(ctx.hub, event)), f"event-{event.id}.ics", "text/calendar",
@@ -402,9 +401,8 @@ def _answer(raw: str, _ctx=None) -> str:
     return answer
 
 
-@commands.command("rsvp", aliases=("zapis",), role=Role.LEADER,
-                  args=[Arg("number", converter=integer), Arg("answer", converter=_answer)])
-async def rsvp(ctx: Context, number: int, answer: str) -> None:
+@commands.command("rsvp", aliases=("zapis",), role=Role.LEADER)
+async def rsvp(ctx: Context, number: int, answer: Annotated[str, Arg(converter=_answer)]) -> None:
     event = await _load_event(ctx, number)
     if event.status != "confirmed":
         raise UsageError("events.rsvp.not_open", id=event.id)
@@ -445,7 +443,7 @@ async def my_events(ctx: Context) -> None:
     ctx.reply("\n".join(lines))
 
 
-@commands.command("timezone", aliases=("strefa",), args=[Arg("zone")])
+@commands.command("timezone", aliases=("strefa",))
 async def set_timezone(ctx: Context, zone: str) -> None:
     name = get_zone(zone).key  # an unknown zone raises EventError, which names it
     await SettingsRepository(ctx.session).set_timezone(ctx.sender, name)
@@ -465,9 +463,8 @@ def _announce_options(text: str) -> tuple[dict[str, str], str]:
     return options, text
 
 
-@commands.command("announce", aliases=("ogloszenie", "ogłoszenie"), role=Role.COORDINATOR,
-                  args=[Arg("when"), Arg("text", rest=True)])
-async def announce(ctx: Context, when: str, text: str) -> None:
+@commands.command("announce", aliases=("ogloszenie", "ogłoszenie"), role=Role.COORDINATOR)
+async def announce(ctx: Context, when: str, text: Rest) -> None:
     options, text = _announce_options(text)
     draft = build_announcement(when, text, now=datetime.now(timezone.utc), zone=ctx.hub.config["bot"]["timezone"],
                                rooms=options.get("rooms"), repeat=options.get("repeat"), lang=ctx.lang)
@@ -484,8 +481,7 @@ async def announce(ctx: Context, when: str, text: str) -> None:
     ctx.reply(ctx.t("events.announce.saved", id=row.id, when=when_text(draft.when, ctx.lang), count=len(rooms)))
 
 
-@announce.sub("cancel", aliases=("odwolaj", "odwołaj", "usun", "usuń"), role=Role.COORDINATOR,
-              args=[Arg("number", converter=integer)])
+@announce.sub("cancel", aliases=("odwolaj", "odwołaj", "usun", "usuń"), role=Role.COORDINATOR)
 async def announce_cancel(ctx: Context, number: int) -> None:
     row = await ctx.session.get(Announcement, number)
     if row is None or row.status != "active":

@@ -8,7 +8,7 @@ from bot.context import Context
 from bot.errors import BadQuoting, UsageError
 from bot.platform import CREATOR_LEVEL, PlatformError, RoomState
 from bot.reply import clip, md_code, md_escape
-from bot.router import Arg
+from bot.router import OptionalRest, Rest
 from storage.audit import AuditRepository
 
 from . import mod
@@ -24,9 +24,8 @@ VERIFIED = ("kick", "ban", "redact", "power_levels", "send")
 # ----- broadcast -----------------------------------------------------------------------------
 
 @mod.sub("broadcast", aliases=("ogloszenie", "ogłoszenie", "rozeslij", "roześlij"),
-         args=[Arg("text", rest=True)],
          checks=Chain("broadcast", bot_power="send", everywhere=True))
-async def broadcast(ctx: Context, checked: Checked, text: str) -> None:
+async def broadcast(ctx: Context, checked: Checked, text: Rest) -> None:
     """One notice to every leader room, one at a time (the transport waits out 429s); the key of each
     send comes from this command's event id and the room, so a retry after a crash never sends twice."""
     hub = ctx.hub
@@ -51,10 +50,8 @@ async def broadcast(ctx: Context, checked: Checked, text: str) -> None:
 
 # ----- audit ---------------------------------------------------------------------------------
 
-@mod.sub("audit", aliases=("dziennik", "log"),
-         args=[Arg("filters", optional=True, rest=True)],
-         checks=Chain("audit"))
-async def audit(ctx: Context, filters: str | None) -> None:
+@mod.sub("audit", aliases=("dziennik", "log"), checks=Chain("audit"))
+async def audit(ctx: Context, filters: OptionalRest = None) -> None:
     limit, user_filter, action_filter = await _audit_filters(ctx, filters or "")
     entries = await AuditRepository(ctx.session).recent(limit, user=user_filter, action=action_filter)
     if not entries:

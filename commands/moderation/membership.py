@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from bot.checks import Chain, Checked, Scoped, event_ref, reason, user
+from bot.checks import Chain, Checked, Scoped, ScopedReason, TargetEvent, TargetUser
 from bot.context import Context
 from bot.platform import PlatformError
 from bot.reply import md_code
-from bot.router import Arg
 from basics.ids import txn_id
+from bot.router import OptionalRest
 
 from . import mod
 from .common import Result, failure, report, room_name
-
-USER_AND_REASON = [Arg("user", converter=user), Arg("reason", optional=True, rest=True, converter=reason)]
-
 
 def _reason(why: Scoped | None) -> str | None:
     return why.text if why else None
@@ -49,37 +46,36 @@ async def _act(ctx: Context, checked: Checked, action: str, why: Scoped | None) 
     await report(ctx, action, checked, results, reason=_reason(why))
 
 
-@mod.sub("kick", aliases=("wyrzuc", "wyrzuć"), args=USER_AND_REASON,
+@mod.sub("kick", aliases=("wyrzuc", "wyrzuć"),
          checks=Chain("kick", target="user", bot_power="kick"))
-async def kick(ctx: Context, checked: Checked, _user, why: Scoped | None) -> None:
-    await _act(ctx, checked, "kick", why)
+async def kick(ctx: Context, checked: Checked, user: TargetUser, reason: ScopedReason = None) -> None:
+    await _act(ctx, checked, "kick", reason)
 
 
-@mod.sub("ban", aliases=("zbanuj", "zablokuj"), args=USER_AND_REASON,
+@mod.sub("ban", aliases=("zbanuj", "zablokuj"),
          checks=Chain("ban", target="user", bot_power="ban"))
-async def ban(ctx: Context, checked: Checked, _user, why: Scoped | None) -> None:
-    await _act(ctx, checked, "ban", why)
+async def ban(ctx: Context, checked: Checked, user: TargetUser, reason: ScopedReason = None) -> None:
+    await _act(ctx, checked, "ban", reason)
 
 
-@mod.sub("unban", aliases=("odbanuj", "odblokuj"), args=USER_AND_REASON,
+@mod.sub("unban", aliases=("odbanuj", "odblokuj"),
          checks=Chain("unban", target="user", bot_power="unban", members=("ban",)))
-async def unban(ctx: Context, checked: Checked, _user, why: Scoped | None) -> None:
-    await _act(ctx, checked, "unban", why)
+async def unban(ctx: Context, checked: Checked, user: TargetUser, reason: ScopedReason = None) -> None:
+    await _act(ctx, checked, "unban", reason)
 
 
 @mod.sub("redact", aliases=("wymaz", "wymaż", "ukryj"),
-         args=[Arg("event", converter=event_ref), Arg("reason", optional=True, rest=True)],
          checks=Chain("redact", target="event", bot_power="redact", allow_self=True, allow_bot=True))
-async def redact(ctx: Context, checked: Checked, _event, why: str | None) -> None:
+async def redact(ctx: Context, checked: Checked, event: TargetEvent, reason: OptionalRest = None) -> None:
     room_id = checked.rooms[0]
     event_id = (checked.event or {}).get("event_id", "")
     # The same command redacts with the same transaction id, so a retry after a crash is not a second redaction.
     txn = txn_id(ctx.incoming.event_id, kind="redact")
     try:
-        await ctx.platform.redact(room_id, event_id, why, key=txn)
+        await ctx.platform.redact(room_id, event_id, reason, key=txn)
         result = Result(room_id, "done", ctx.t("moderation.redact.done", event=md_code(event_id),
                                                user=md_code(checked.user_id or ""), room=room_name(ctx, room_id)),
                         {"key": "moderation.redact.detail", "params": {"event": event_id}})
     except PlatformError as error:
         result = failure(ctx, room_id, error)
-    await report(ctx, "redact", checked, [result], reason=why)
+    await report(ctx, "redact", checked, [result], reason=reason)

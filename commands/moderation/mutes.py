@@ -15,11 +15,11 @@ import asyncio
 import logging
 import re
 import time
-from typing import Any
+from typing import Annotated, Any
 
 from basics.durations import format_duration as common_format_duration
 from bot.args import fold
-from bot.checks import Chain, Checked, Scoped, reason, user
+from bot.checks import Chain, Checked, ScopedReason, TargetUser
 from bot.context import Context
 from bot.errors import UsageError
 from bot.platform import PlatformError, PowerLevels, with_user_level
@@ -205,15 +205,13 @@ async def _sleep_until_woken(wake: asyncio.Event, stopping: asyncio.Event | None
 
 # ----- the commands --------------------------------------------------------------------------
 
-@mod.sub("mute", aliases=("wycisz",),
-         args=[Arg("user", converter=user), Arg("duration", converter=duration),
-               Arg("reason", optional=True, rest=True, converter=reason)],
-         checks=Chain("mute", target="user", bot_power="power_levels"))
-async def mute(ctx: Context, checked: Checked, _user, seconds: int, why: Scoped | None) -> None:
+@mod.sub("mute", aliases=("wycisz",), checks=Chain("mute", target="user", bot_power="power_levels"))
+async def mute(ctx: Context, checked: Checked, user: TargetUser, duration: Annotated[int, Arg(converter=duration)],
+               reason: ScopedReason = None) -> None:
     target = checked.user_id
     assert target is not None
-    ends = now_ms() + seconds * 1000
-    text_reason = why.text if why else None
+    ends = now_ms() + duration * 1000
+    text_reason = reason.text if reason else None
     results: list[Result] = []
     for room_id in checked.rooms:
         try:
@@ -224,16 +222,15 @@ async def mute(ctx: Context, checked: Checked, _user, seconds: int, why: Scoped 
             continue
         results.append(Result(room_id, "done",
                               ctx.t("moderation.mute.done", user=md_code(target), room=room_name(ctx, room_id),
-                                    until=when(ctx, ends / 1000), duration=format_duration(seconds), level=level),
+                                    until=when(ctx, ends / 1000), duration=format_duration(duration), level=level),
                               {"key": "moderation.mute.detail",
-                               "params": {"duration": format_duration(seconds), "level": level}}))
+                               "params": {"duration": format_duration(duration), "level": level}}))
     await report(ctx, "mute", checked, results, reason=text_reason)
 
 
 @mod.sub("unmute", aliases=("odcisz", "wylacz-wyciszenie"),
-         args=[Arg("user", converter=user), Arg("reason", optional=True, rest=True, converter=reason)],
          checks=Chain("unmute", target="user", bot_power="power_levels"))
-async def unmute(ctx: Context, checked: Checked, _user, why: Scoped | None) -> None:
+async def unmute(ctx: Context, checked: Checked, user: TargetUser, reason: ScopedReason = None) -> None:
     target = checked.user_id
     assert target is not None
     mutes = MuteRepository(ctx.session)
@@ -265,7 +262,7 @@ async def unmute(ctx: Context, checked: Checked, _user, why: Scoped | None) -> N
                               {"key": "moderation.unmute.detail", "params": {"level": level_param(level)}}))
     for active in lifted:
         MuteRepository.lift(active, ctx.sender)
-    await report(ctx, "unmute", checked, results, reason=why.text if why else None)
+    await report(ctx, "unmute", checked, results, reason=reason.text if reason else None)
 
 
 async def _remove_entry(platform: Any, room_id: str, user_id: str) -> None:

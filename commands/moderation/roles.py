@@ -7,14 +7,14 @@ in their own room.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from bot.checks import Chain, Checked, record_action, user
+from bot.checks import Chain, Checked, TargetUser, record_action
 from bot.context import Context
 from bot.platform import PlatformError
 from bot.reply import md_code
 from bot.roles import MODERATOR_POWER
-from bot.router import Arg, Role
+from bot.router import Role, choice
 from storage.runtime import RoleRepository
 
 from . import commands
@@ -26,7 +26,7 @@ def _role_needed(named: dict[str, Any]) -> Role:
     return Role.ADMIN if ROLE_NAMES.get(named.get("role") or "") == "moderator" else Role.MODERATOR
 
 
-ROLE_ARGS = [Arg("user", converter=user), Arg("role", choices=("coordinator", "moderator", "koordynator"))]
+GrantedRole = Annotated[str, choice("coordinator", "moderator", "koordynator")]
 
 
 @commands.command("roles", aliases=("role", "rola"), role=Role.MODERATOR, checks=Chain("roles"))
@@ -59,8 +59,8 @@ def _list(ctx: Context, users: list[str]) -> str:
     return ", ".join(md_code(u) for u in users) or ctx.t("moderation.roles.nobody")
 
 
-@roles.sub("grant", aliases=("nadaj",), args=ROLE_ARGS, checks=Chain("role.grant", target="user", role_for=_role_needed))
-async def grant(ctx: Context, checked: Checked, _user, role: str) -> None:
+@roles.sub("grant", aliases=("nadaj",), checks=Chain("role.grant", target="user", role_for=_role_needed))
+async def grant(ctx: Context, checked: Checked, user: TargetUser, role: GrantedRole) -> None:
     role = ROLE_NAMES[role]
     target = checked.user_id
     assert target is not None
@@ -74,9 +74,8 @@ async def grant(ctx: Context, checked: Checked, _user, role: str) -> None:
                     case=case))
 
 
-@roles.sub("revoke", aliases=("odbierz",), args=ROLE_ARGS,
-           checks=Chain("role.revoke", target="user", role_for=_role_needed))
-async def revoke(ctx: Context, checked: Checked, _user, role: str) -> None:
+@roles.sub("revoke", aliases=("odbierz",), checks=Chain("role.revoke", target="user", role_for=_role_needed))
+async def revoke(ctx: Context, checked: Checked, user: TargetUser, role: GrantedRole) -> None:
     role = ROLE_NAMES[role]
     target = checked.user_id
     assert target is not None

@@ -3,34 +3,36 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Annotated
 
 import pytest
 
 from bot.args import fold, parse_invocation, tokenize
+from bot.checks import Checked, TargetUser
 from bot.errors import BadQuoting, PermissionDenied, UnknownCommand, UsageError
-from bot.router import Arg, CommandSet, Role, Router, convert_args, integer, require_role
+from bot.router import CommandSet, Rest, Role, Router, choice, convert_args, integer, require_role
 
 # A tiny feature, as a feature module would declare it.
 demo = CommandSet("demo", {})
 
 
-@demo.command("echo", aliases=("powtorz", "powtórz"), args=[Arg("text", rest=True)])
-async def echo(ctx, text):
+@demo.command("echo", aliases=("powtorz", "powtórz"))
+async def echo(ctx, text: Rest):
     pass
 
 
-@demo.command("lang", aliases=("jezyk", "język"), args=[Arg("language", choices=("pl", "en"))])
-async def lang(ctx, language):
+@demo.command("lang", aliases=("jezyk", "język"))
+async def lang(ctx, language: Annotated[str, choice('pl', 'en')]):
     pass
 
 
-@demo.command("calc", options=True, args=[Arg("model"), Arg("years", converter=integer, optional=True, default=1)])
-async def calc(ctx, model, years):
+@demo.command("calc", options=True)
+async def calc(ctx, model: str, years: int | None = 1):
     pass
 
 
-@demo.command("share", role=Role.LEADER, body=True, args=[Arg("title", rest=True)])
-async def share(ctx, title):
+@demo.command("share", role=Role.LEADER, body=True)
+async def share(ctx, title: Rest):
     pass
 
 
@@ -42,8 +44,8 @@ async def queue(ctx):
     pass
 
 
-@mod.sub("reject", aliases=("odrzuc", "odrzuć"), args=[Arg("id", converter=integer), Arg("reason", rest=True)])
-async def reject(ctx, id_, reason):
+@mod.sub("reject", aliases=("odrzuc", "odrzuć"))
+async def reject(ctx, id: int, reason: Rest):
     pass
 
 
@@ -282,3 +284,24 @@ def test_parse_invocation_splits_the_first_line_and_the_body():
     assert invocation.body == ["Area: x", "Region: y", ""]
     assert invocation.rest_from(1) == "Title here \nArea: x\nRegion: y"
     assert invocation.rest_from(3) == "Area: x\nRegion: y"
+
+
+def test_arguments_are_the_handlers_parameters_so_their_names_cannot_drift():
+    assert [(a.name, a.rest, a.optional) for a in reject.args] == [("id", False, False), ("reason", True, False)]
+    assert [(a.name, a.optional, a.default) for a in calc.args] == [("model", False, None), ("years", True, 1)]
+    assert reject.args[0].converter is integer and lang.args[0].choices == ("pl", "en")
+    assert reject.usage("!") == "!mod reject <id> <reason…>"
+
+
+def test_the_check_chains_verdict_is_a_declared_parameter_right_after_ctx():
+    feature = CommandSet("x", {})
+
+    @feature.command("kick")
+    async def kick(ctx, checked: Checked, user: TargetUser):
+        pass
+
+    assert kick.takes_checked and [a.name for a in kick.args] == ["user"]
+    with pytest.raises(TypeError, match="right after ctx"):
+        @feature.command("wrong")
+        async def wrong(ctx, user: TargetUser, checked: Checked):
+            pass

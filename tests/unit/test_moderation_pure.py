@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.checks import Scoped, reason
+from bot.checks import Scoped, scoped_reason as reason
 from bot.ids import parse_event_ref, user_id_in
 from bot.matrix.pills import pills_to_ids
 from bot.platform import CREATOR_LEVEL, PowerLevels, Shortfall, parse_room_state, with_user_level
