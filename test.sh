@@ -26,4 +26,7 @@ if [ ! -f "$npm_stamp" ]; then
   fi
   touch "$npm_stamp"
 fi
+# The layering (pyproject.toml [tool.importlinter]): storage imports nothing above it, no feature imports another,
+# only the Matrix platform imports nio, one composition root.
+.venv/bin/lint-imports --no-cache >/dev/null || { .venv/bin/lint-imports --no-cache; exit 1; }
 exec .venv/bin/python -m pytest "$@"

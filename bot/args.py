@@ -46,7 +46,9 @@ def tokenize(line: str) -> list[Token]:
         if line[i].isspace():
             i += 1
             continue
-        start, buf, quoted, quote_at = i, [], False, None
+        buf: list[str] = []
+        start, quoted = i, False
+        quote_at: int | None = None
         while i < n and not line[i].isspace():
             ch = line[i]
             if ch in QUOTES:

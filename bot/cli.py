@@ -23,7 +23,7 @@ log = logging.getLogger("leaders_hub")
 class SecretFilter(logging.Filter):
     """Belt and braces: whatever a library logs, the configured secrets never reach the log."""
 
-    def __init__(self, secrets: list[str]):
+    def __init__(self, secrets: list[str | None]):
         super().__init__()
         self.secrets = [s for s in secrets if s and len(s) >= 4]
         self.token_re = re.compile(r"(access_token=)[^&\s\"']+")
@@ -67,15 +67,14 @@ def _load(args) -> Config:
 
 
 async def run_bot(config: Config, ready: asyncio.Event | None = None) -> None:
-    from bot.compose import create_hub
-    from bot.matrix import MatrixTransport
+    from bot.compose import create_hub, matrix_platform
     from bot.web import start_web
 
     from storage import db
 
     await db.upgrade_in_child(sqlite_url_resolved(config))  # this process never loads Alembic (memory)
     hub = await create_hub(config, migrate=False)
-    transport = MatrixTransport(hub)
+    transport = matrix_platform(hub)
     web = await start_web(hub, lambda: transport.healthy)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -186,7 +185,9 @@ def cmd_db_upgrade(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from bot.matrix.demo import run_demo
+    from bot.compose import matrix_tools
+
+    _operator, run_demo = matrix_tools()
 
     return run_demo(Path(args.dir), port=args.port)
 
@@ -205,13 +206,17 @@ async def _with_hub_session(config: Config, work):
 
 
 def cmd_crypto_status(args) -> int:
-    from bot.matrix.crypto.operator import cmd_status
+    from bot.compose import matrix_tools
+
+    cmd_status = matrix_tools()[0].cmd_status
 
     return cmd_status(_load(args), args.json)
 
 
 def cmd_crypto_reset(args) -> int:
-    from bot.matrix.crypto.operator import cmd_reset
+    from bot.compose import matrix_tools
+
+    cmd_reset = matrix_tools()[0].cmd_reset
 
     config = _load(args)
     setup_logging(config, "WARNING")
@@ -219,7 +224,9 @@ def cmd_crypto_reset(args) -> int:
 
 
 def cmd_crypto_verify(args) -> int:
-    from bot.matrix.crypto.operator import cmd_verify
+    from bot.compose import matrix_tools
+
+    cmd_verify = matrix_tools()[0].cmd_verify
 
     return cmd_verify(_load(args), args.timeout)
 

@@ -42,3 +42,18 @@ def load_config(path: Path, env: dict[str, str] | None = None) -> Config:
 
 async def create_hub(config: Config, migrate: bool = True) -> Hub:
     return await Hub.create(config, features(), migrate=migrate)
+
+
+def matrix_platform(hub: Hub):
+    """The Matrix platform for a hub: the one place, with the tools below, that reaches into ``bot.matrix``."""
+    from bot.matrix import MatrixTransport
+
+    return MatrixTransport(hub)
+
+
+def matrix_tools():
+    """The Matrix platform's operator tools: ``leaders-hub crypto …`` and the demo."""
+    from bot.matrix.crypto import operator
+    from bot.matrix.demo import run_demo
+
+    return operator, run_demo

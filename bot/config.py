@@ -15,7 +15,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.i18n import LANGUAGES
@@ -238,7 +238,7 @@ def parse_config(text: str, path: Path | None = None, env: dict[str, str] | None
     """``sections``: the config sections the features declare (``bot.compose.config_sections``), checked
     like the runtime's own."""
     schema = {**SCHEMA, **(sections or {})}
-    env = os.environ if env is None else env
+    environment: Mapping[str, str] = os.environ if env is None else env
     where = str(path) if path else "config"
     try:
         raw = tomllib.loads(text)
@@ -272,8 +272,8 @@ def parse_config(text: str, path: Path | None = None, env: dict[str, str] | None
             value = given.get(key, copy.deepcopy(spec.default))
             env_name = ENV_SECRETS.get((section, key))
             from_env = None
-            if env_name and env.get(env_name):
-                value, from_env = env[env_name], env_name
+            if env_name and environment.get(env_name):
+                value, from_env = environment[env_name], env_name
             if value is None:
                 if spec.required:
                     problem(section, key, "is required")

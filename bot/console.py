@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Sequence
 
 from bot.app import Hub
 from bot.context import Incoming
@@ -164,7 +164,7 @@ class ConsoleTransport:
         finally:
             await self._stop_jobs(jobs)
 
-    async def _stop_jobs(self, jobs: list[asyncio.Future]) -> None:
+    async def _stop_jobs(self, jobs: Sequence[asyncio.Future]) -> None:
         self.stopping.set()
         if jobs:
             _done, late = await asyncio.wait(jobs, timeout=JOBS_GRACE_SECONDS)

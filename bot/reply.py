@@ -170,9 +170,9 @@ def _inline_user(children) -> str:
             if safe:
                 parts.append("[")
         elif kind == "link_close":
-            href = links.pop() if links else None
-            if href:
-                target = re.sub(r"\s", "", href).replace("<", "%3C").replace(">", "%3E")
+            closing = links.pop() if links else None
+            if closing:
+                target = re.sub(r"\s", "", closing).replace("<", "%3C").replace(">", "%3E")
                 parts.append(f"](<{target}>)")
         elif kind == "image":
             parts.append(_inline_user(child.children or []))
@@ -302,7 +302,8 @@ class Outgoing:
     def to_json(self) -> dict[str, Any]:
         import base64
 
-        out = {"markdown": self.markdown, "kind": self.kind, "mentions": self.mentions, "extra": self.extra}
+        out: dict[str, Any] = {"markdown": self.markdown, "kind": self.kind, "mentions": self.mentions,
+                               "extra": self.extra}
         if self.data is not None:
             out["data"] = base64.b64encode(self.data).decode()
             out["filename"] = self.filename

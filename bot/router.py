@@ -74,6 +74,7 @@ class Arg:
 
 
 Handler = Callable[..., Awaitable[None]]
+ReactionHandler = Callable[..., Awaitable[bool]]  # True when the reaction was the feature's
 Rest = Annotated[str, Arg(rest=True)]  # the raw rest of the message: ``text: Rest``
 OptionalRest = Annotated["str | None", Arg(rest=True)]  # ``reason: OptionalRest = None``
 
@@ -190,7 +191,7 @@ class CommandSet:
         # its own argv; run(parsed arguments or argv, ToolContext or None) → exit code; help)
         self.cli_tools: dict[str, tuple[Callable[[Any], None] | None, Callable[[Any, Any], int], str]] = {}
         # Passive handlers: ``async fn(ctx) -> bool`` (True when the event was theirs).
-        self.reaction_handlers: list[Handler] = []
+        self.reaction_handlers: list[ReactionHandler] = []
         # ``async fn(hub)`` run as background tasks once the transport is connected and synced.
         self.background_jobs: list[Callable[..., Awaitable[None]]] = []
         # HTTP GET routes of the bot's web face: path → ``async fn(hub, request) -> Response``.
@@ -202,7 +203,7 @@ class CommandSet:
             return handler
         return decorator
 
-    def on_reaction(self, handler: Handler) -> Handler:
+    def on_reaction(self, handler: ReactionHandler) -> ReactionHandler:
         """Reactions (``ctx.incoming.kind == "reaction"``, key in ``body``, target in ``relates_to``)
         and their removal (``kind == "unreaction"``, the removed reaction's target and key)."""
         self.reaction_handlers.append(handler)

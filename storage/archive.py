@@ -145,7 +145,8 @@ def parse_file(name: str, data: str) -> list[tuple[int, Any]]:
         rows = list(reader)
         if not rows:
             return []
-        header, out = rows[0], []
+        header = rows[0]
+        out: list[tuple[int, dict[str, Any] | ValueError]] = []
         for line, row in enumerate(rows[1:], 2):
             if not any(cell.strip() for cell in row):
                 continue

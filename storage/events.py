@@ -102,7 +102,7 @@ class EventRepository:
     async def withdraw_rsvp(self, event_id: int, user_id: str, answer: str) -> bool:
         result = await self.session.execute(delete(Rsvp).where(
             Rsvp.event_id == event_id, Rsvp.user_id == user_id, Rsvp.answer == answer))
-        return result.rowcount > 0
+        return getattr(result, "rowcount", 0) > 0  # a DELETE's CursorResult
 
     async def rsvps(self, event_id: int) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {a: [] for a in ANSWERS}

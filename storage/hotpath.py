@@ -26,9 +26,9 @@ from __future__ import annotations
 import asyncio
 import functools
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
-from sqlalchemy import Connection, bindparam, create_engine, event, select, update
+from sqlalchemy import Connection, Table, bindparam, create_engine, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
@@ -38,12 +38,12 @@ from storage.models import BotMessage, BotState, InboxEvent, RoleGrant, RoomSett
 
 T = TypeVar("T")
 
-INBOX = InboxEvent.__table__
-STATE = BotState.__table__
-MESSAGES = BotMessage.__table__
-SETTINGS = UserSettings.__table__
-ROOMS = RoomSettings.__table__
-GRANTS = RoleGrant.__table__
+INBOX: Table = InboxEvent.__table__  # type: ignore[assignment]
+STATE: Table = BotState.__table__  # type: ignore[assignment]
+MESSAGES: Table = BotMessage.__table__  # type: ignore[assignment]
+SETTINGS: Table = UserSettings.__table__  # type: ignore[assignment]
+ROOMS: Table = RoomSettings.__table__  # type: ignore[assignment]
+GRANTS: Table = RoleGrant.__table__  # type: ignore[assignment]
 
 # ----- cache versions -----------------------------------------------------------------------------
 
@@ -116,7 +116,7 @@ def _upserts(dialect: str) -> tuple[Any, Any, Any]:
 
 
 def record_batch(conn: Connection, rows: list[dict[str, Any]], token_key: str, token: str | None,
-                 finished: list[tuple] = ()) -> list[str]:
+                 finished: Sequence[tuple] = ()) -> list[str]:
     """Insert the events not yet in the inbox (as ``pending``) and move the sync token; the new ids.
 
     ``finished``: arguments of ``finish`` for replies delivered meanwhile, done in the same transaction."""
@@ -148,7 +148,7 @@ def finish(conn: Connection, event_id: str, sent: list[tuple[str, str]], command
                      [{"matrix_event_id": m, "room_id": r, "source_event_id": event_id} for m, r in sent])
 
 
-def finish_all(conn: Connection, finished: list[tuple]) -> None:
+def finish_all(conn: Connection, finished: Sequence[tuple]) -> None:
     for args in finished:
         finish(conn, *args)
 

@@ -105,4 +105,4 @@ class RoleRepository:
         result = await self.session.execute(
             delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role)
         )
-        return result.rowcount > 0
+        return getattr(result, "rowcount", 0) > 0  # a DELETE's CursorResult

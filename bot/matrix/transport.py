@@ -104,7 +104,7 @@ if ENCRYPTION_ENABLED:
             if rooms:
                 super().save_encrypted_rooms(rooms)
 else:  # pragma: no cover - the e2e extra is a dependency
-    KeyStore = None
+    KeyStore = None  # type: ignore[assignment,misc]
 
 
 class PermanentSendError(Exception):
@@ -893,7 +893,7 @@ class MatrixTransport(RoomAdmin):
                     return None
                 command.event_id = incoming.event_id
                 return command
-            code = self.keys.withheld.get(session_id)
+            code = self.keys.withheld.get(session_id) if isinstance(session_id, str) else None
             left = deadline - time.monotonic()
             if code or left <= 0 or self.stopping.is_set():
                 break

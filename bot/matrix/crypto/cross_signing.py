@@ -82,7 +82,7 @@ class PublishedIdentity:
         master = public_key_of(master_obj, "master")
         ssk = public_key_of(ssk_obj, "self_signing")
         # The self-signing key counts only with the master key's signature on it.
-        if ssk and not (master and verify_json(ssk_obj, user_id, master, master)):
+        if ssk and not (master and isinstance(ssk_obj, dict) and verify_json(ssk_obj, user_id, master, master)):
             ssk = None
         usk = public_key_of(usk_obj, "user_signing")
         return cls(user_id, master, ssk, usk, master_obj if master else None, ssk_obj if ssk else None)

@@ -105,7 +105,8 @@ class RecoveryKeySource:
         if self.env.get(RECOVERY_ENV):
             return  # the operator keeps it; nothing to write
         if self.path.exists():
-            if self.read() and _same_key(self.read(), key.key):
+            existing = self.read()
+            if existing and _same_key(existing, key.key):
                 return
             stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
             self.path.rename(self.path.with_name(f"{self.path.name}.replaced-{stamp}"))
@@ -225,7 +226,7 @@ class CrossSigning:
             keys = await self._restore(identity)
             self.local.save(self.user_id, keys)
             log.info("restored the cross-signing identity of %s (master key %s) from secret storage", self.user_id,
-                     fingerprint(identity.master))
+                     fingerprint(identity.master or ''))
         self.keys = keys
         if device is None:
             raise IdentityProblem("error", f"the homeserver does not list this device ({self.device_id}) yet")
@@ -239,7 +240,7 @@ class CrossSigning:
         if key is None:
             raise IdentityProblem(
                 "needs_recovery_key",
-                f"{self.user_id} already has a cross-signing identity (master key {fingerprint(identity.master)}) "
+                f"{self.user_id} already has a cross-signing identity (master key {fingerprint(identity.master or '')}) "
                 f"that this store does not hold, and there is no recovery key ({self.recovery.location}). Put the "
                 f"recovery key there (or in ${RECOVERY_ENV}) and restart, or replace the identity on purpose with "
                 f"`leaders-hub crypto reset`. Until then this device is not signed and Element will not talk to it "
@@ -263,7 +264,7 @@ class CrossSigning:
             raise IdentityProblem(
                 "wrong_recovery_key",
                 f"secret storage holds other cross-signing keys than the published identity (master key "
-                f"{fingerprint(identity.master)}); replace the identity on purpose with `leaders-hub crypto reset`")
+                f"{fingerprint(identity.master or '')}); replace the identity on purpose with `leaders-hub crypto reset`")
         return keys
 
     async def _storage_key(self, key: bytes) -> StorageKey | None:

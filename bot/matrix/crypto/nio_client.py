@@ -34,7 +34,7 @@ class KeysQueryWithIdentities(KeysQueryResponse):
     raw: dict[str, Any]
 
     @classmethod
-    def from_dict(cls, parsed_dict: dict[Any, Any]):  # type: ignore[override]
+    def from_dict(cls, parsed_dict: dict[Any, Any]):
         response = KeysQueryResponse.from_dict(parsed_dict)
         if isinstance(response, KeysQueryResponse):
             response.__class__ = cls
@@ -108,7 +108,7 @@ if ENCRYPTION_ENABLED:
             """Verification is the bot's own (bot.matrix.crypto.verification): nio's must not answer or cancel."""
             return None
 else:  # pragma: no cover - the e2e extra is a dependency
-    PolicyOlm = None
+    PolicyOlm = None  # type: ignore[assignment,misc]
 
 
 class HubClient(AsyncClient):
@@ -129,7 +129,7 @@ class HubClient(AsyncClient):
             self.olm.signed = self.signed_devices
             self.olm.withheld_sent = set()
 
-    async def keys_query(self):  # type: ignore[override]
+    async def keys_query(self):
         user_list = self.users_for_key_query
         if not user_list:
             raise LocalProtocolError("No key query required.")
