@@ -118,6 +118,7 @@ class ConsoleTransport:
     def _show(self, room_id: str, message: Outgoing) -> str:
         plain, _html = render_markdown(message.markdown) if message.markdown else ("", "")
         if message.data is not None:
+            self.files_dir.mkdir(parents=True, exist_ok=True)
             path = self.files_dir / (message.filename or "file.bin")
             path.write_bytes(message.data)
             plain = (plain + "\n" if plain else "") + f"[{message.kind}: {path}]"

@@ -12,14 +12,15 @@ import json
 
 from bot.context import Context
 from bot.errors import CommandError, NotFound
-from bot.reply import md_code
+from bot.reply import md_code, md_escape
 from bot.router import CommandSet
 from storage.calculator import ScenarioRepository
 
 from .chart import render_chart, render_tornado
 from .engine import CalcError, compute, sensitivity
 from .messages import CATALOGUE as ENGINE_CATALOGUE
-from .report import render_model, render_models, render_result, render_sensitivity
+from .report import (decimal, fmt_param, model_name, money, render_model, render_models, render_result,
+                     render_sensitivity)
 from .scenario import scenario_from_model
 
 CHAT_CATALOGUE = {
@@ -28,6 +29,18 @@ CHAT_CATALOGUE = {
         "calculator.calc.models.help": "the calculator's built-in models",
         "calculator.calc.show.help": "a model's parameters, defaults, units, sources and evidence grades",
         "calculator.calc.scenario.help": "shows a saved calculation #N again",
+        "calculator.calc.compare.help": "two saved calculations side by side: `!calc compare 3 7`",
+        "calculator.compare.title": "**#{a} and #{b} side by side**",
+        "calculator.compare.row.model": "Model",
+        "calculator.compare.row.gross_savings": "Gross savings G",
+        "calculator.compare.row.programme_cost": "Programme cost K",
+        "calculator.compare.row.npv": "NPV = G − K",
+        "calculator.compare.row.bcr": "BCR",
+        "calculator.compare.row.break_even": "Break-even (year)",
+        "calculator.compare.row.changed": "Changed inputs",
+        "calculator.compare.none": "—",
+        "calculator.compare.better": "#{id} saves more net: {difference} more.",
+        "calculator.compare.equal": "Both save the same net.",
         "calculator.calc.sensitivity.help": "what matters most (±20 % tornado) and the switching value of the main effect",
         "calculator.saved": "Saved as scenario **#{id}** — show it again with {command}.",
         "calculator.scenario_of": "Scenario **#{id}** by {author}, computed again with the inputs saved on {date}.",
@@ -39,6 +52,18 @@ CHAT_CATALOGUE = {
         "calculator.calc.models.help": "wbudowane modele kalkulatora",
         "calculator.calc.show.help": "parametry modelu, wartości domyślne, jednostki, źródła i siła dowodów",
         "calculator.calc.scenario.help": "pokazuje ponownie zapisane wyliczenie #N",
+        "calculator.calc.compare.help": "dwa zapisane wyliczenia obok siebie: `!kalkulator porownaj 3 7`",
+        "calculator.compare.title": "**#{a} i #{b} obok siebie**",
+        "calculator.compare.row.model": "Model",
+        "calculator.compare.row.gross_savings": "Oszczędności brutto G",
+        "calculator.compare.row.programme_cost": "Koszt programu K",
+        "calculator.compare.row.npv": "NPV = G − K",
+        "calculator.compare.row.bcr": "BCR",
+        "calculator.compare.row.break_even": "Zwrot (rok)",
+        "calculator.compare.row.changed": "Zmienione dane",
+        "calculator.compare.none": "—",
+        "calculator.compare.better": "#{id} daje więcej oszczędności netto: o {difference} więcej.",
+        "calculator.compare.equal": "Oba dają te same oszczędności netto.",
         "calculator.calc.sensitivity.help": "co waży najbardziej (wykres tornado ±20 %) i wartość progowa głównego efektu",
         "calculator.saved": "Zapisano jako scenariusz **#{id}** — pokażesz go ponownie poleceniem {command}.",
         "calculator.scenario_of": "Scenariusz **#{id}** autorstwa {author}, przeliczony ponownie z danych zapisanych {date}.",
@@ -131,3 +156,51 @@ async def calc_sensitivity(ctx: Context, model: str) -> None:
         raise _calc_error(ctx, error) from None
     ctx.reply(text)
     ctx.reply_file(chart, f"tornado-{scenario.model_id or 'scenariusz'}.png", "image/png")
+
+
+@calc.sub("compare", aliases=("porownaj", "porównaj", "vs"))
+async def calc_compare(ctx: Context, first: int, second: int) -> None:
+    """Two saved scenarios, recomputed, in one table: what a council compares before choosing."""
+    repository = ScenarioRepository(ctx.session)
+    rows = []
+    for number in (first, second):
+        row = await repository.get(number)
+        if row is None:
+            raise NotFound("calculator.no_scenario", id=number)
+        rows.append(row)
+
+    def work():
+        return [compute(scenario_from_model(row.model_id, json.loads(row.overrides))) for row in rows]
+
+    try:
+        results = await asyncio.to_thread(work)
+    except CalcError as error:
+        raise _calc_error(ctx, error) from None
+    ctx.reply(render_comparison(rows, results, ctx.lang, ctx.hub.translator))
+
+
+def render_comparison(rows, results, lang: str, t) -> str:
+    none = t(lang, "calculator.compare.none")
+    cells = {
+        "model": [model_name(r.scenario, lang) for r in results],
+        "gross_savings": [money(r.gross_savings, lang) for r in results],
+        "programme_cost": [money(r.programme_cost, lang) for r in results],
+        "npv": [money(r.npv, lang) for r in results],
+        "bcr": [decimal(r.bcr, lang, "#,##0.00") if r.bcr is not None else none for r in results],
+        "break_even": [str(r.break_even_year) if r.break_even_year is not None else none for r in results],
+        "changed": [", ".join(f"{k}={fmt_param(k, v, lang)}" for k, v in sorted(json.loads(row.overrides).items()))
+                    or none for row in rows],
+    }
+    a, b = rows[0].id, rows[1].id
+    lines = [t(lang, "calculator.compare.title", a=a, b=b), "",
+             f"| | #{a} | #{b} |", "|---|---|---|"]
+    for key, (left, right) in cells.items():
+        lines.append(f"| {t(lang, f'calculator.compare.row.{key}')} | {md_escape(left)} | {md_escape(right)} |")
+    difference = results[0].npv - results[1].npv
+    lines.append("")
+    if abs(difference) < 0.005:
+        lines.append(t(lang, "calculator.compare.equal"))
+    else:
+        lines.append(t(lang, "calculator.compare.better", id=a if difference > 0 else b,
+                       difference=money(abs(difference), lang)))
+    return "\n".join(lines)

@@ -98,7 +98,7 @@ def _model(scn: Scenario) -> Model | None:
     return MODELS.get(scn.model_id) if scn.model_id else None
 
 
-def _name(scn: Scenario, lang: str) -> str:
+def model_name(scn: Scenario, lang: str) -> str:
     model = _model(scn)
     if model is not None and (not scn.name or scn.name == model.name["en"]):
         return model.name[lang if lang in model.name else "en"]
@@ -131,7 +131,7 @@ def render_result(result: Result, lang: str, translator: Translator | None = Non
     model = _model(scn)
     horizon = len(result.years)
     people = sum(scn.value(f"start.{s}") for s in scn.states)
-    out = [f"**{t(lang, 'calc.result.title', name=_name(scn, lang))}**", ""]
+    out = [f"**{t(lang, 'calc.result.title', name=model_name(scn, lang))}**", ""]
     years_text = t(lang, "calc.result.years", count=horizon)
     out.append(t(lang, "calc.result.cohort", count=decimal(people, lang) if people != int(people) else int(people),
                  horizon=years_text, rate=percent(scn.value("discount_rate"), lang)))
