@@ -101,6 +101,10 @@ class Hub:
         await asyncio.to_thread(self.store.close)
         await self.engine.dispose()
 
+    def drop_caches(self) -> None:
+        """Forget the cached languages and grants (another instance may have changed them)."""
+        self._languages_version = self._grants_version = self._room_languages_version = -1
+
     async def language_of(self, user_id: str) -> str:
         """The user's reply language (cached; a committed ``!lang`` drops the cache)."""
         version = self.versions["settings"]

@@ -68,14 +68,20 @@ def _load(args) -> Config:
 
 async def run_bot(config: Config, ready: asyncio.Event | None = None) -> None:
     from bot.compose import create_hub, matrix_platform
+    from bot.leader import Leadership
     from bot.web import start_web
 
     from storage import db
+    from storage.lease import make_lease
 
-    await db.upgrade_in_child(sqlite_url_resolved(config))  # this process never loads Alembic (memory)
+    url = sqlite_url_resolved(config)
+    await db.upgrade_in_child(url)  # this process never loads Alembic (memory)
     hub = await create_hub(config, migrate=False)
     transport = matrix_platform(hub)
-    web = await start_web(hub, lambda: transport.healthy)
+    # Of the instances on one database, the one holding the lease is active; the others wait (bot/leader.py).
+    leadership = Leadership(make_lease(url), hub.metrics)
+    transport.leadership = leadership
+    web = await start_web(hub, lambda: leadership.healthy(transport.healthy), lambda: leadership.role)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -83,7 +89,7 @@ async def run_bot(config: Config, ready: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    runner = asyncio.ensure_future(transport.run())
+    runner = asyncio.ensure_future(leadership.run(transport))
     stopper = asyncio.ensure_future(stop.wait())
     if ready is not None:
         transport.after_first_sync(lambda: _set(ready))
@@ -96,6 +102,7 @@ async def run_bot(config: Config, ready: asyncio.Event | None = None) -> None:
         runner.cancel()
         stopper.cancel()
         await transport.stop()
+        await leadership.release()
         if web:
             await web.cleanup()
         await hub.close()

@@ -24,6 +24,8 @@ class Metrics:
                              registry=self.registry)
         self.send_retries = Counter("leaders_hub_send_retries", "Sends retried after an error or a rate limit",
                                     registry=self.registry)
+        self.active = Gauge("leaders_hub_active", "1 on the instance that holds the lease (syncs, answers, posts), "
+                            "0 on a standby", registry=self.registry)
         self.last_sync: float | None = None
 
     def _lag(self) -> float:

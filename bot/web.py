@@ -36,13 +36,14 @@ def revalidated(request: web.Request, body: bytes, content_type: str,
     return response
 
 
-def make_app(hub: Hub, healthy: Callable[[], bool]) -> web.Application:
+def make_app(hub: Hub, healthy: Callable[[], bool], role: Callable[[], str] = lambda: "active") -> web.Application:
     app = web.Application()
 
     async def healthz(_request: web.Request) -> web.Response:
+        """200 for an active instance that syncs and for a standby whose database answers; 503 otherwise."""
         ok = healthy()
-        return web.json_response({"status": "ok" if ok else "unavailable", "synced": hub.metrics.last_sync is not None},
-                                 status=200 if ok else 503)
+        return web.json_response({"status": "ok" if ok else "unavailable", "role": role(),
+                                  "synced": hub.metrics.last_sync is not None}, status=200 if ok else 503)
 
     async def metrics(_request: web.Request) -> web.Response:
         return web.Response(body=hub.metrics.render(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
@@ -56,11 +57,12 @@ def make_app(hub: Hub, healthy: Callable[[], bool]) -> web.Application:
     return app
 
 
-async def start_web(hub: Hub, healthy: Callable[[], bool]) -> web.AppRunner | None:
+async def start_web(hub: Hub, healthy: Callable[[], bool],
+                    role: Callable[[], str] = lambda: "active") -> web.AppRunner | None:
     cfg = hub.config["http"]
     if not cfg["enabled"]:
         return None
-    runner = web.AppRunner(make_app(hub, healthy), access_log=None)
+    runner = web.AppRunner(make_app(hub, healthy, role), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, cfg["host"], cfg["port"])
     await site.start()

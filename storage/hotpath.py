@@ -157,6 +157,10 @@ def get_state(conn: Connection, key: str) -> str | None:
     return conn.scalar(_STATE, {"key": key})
 
 
+def put_state(conn: Connection, key: str, value: str) -> None:
+    conn.execute(_upserts(conn.dialect.name)[1], {"key": key, "value": value})
+
+
 def language(conn: Connection, user_id: str) -> str | None:
     return conn.scalar(_LANGUAGE, {"user_id": user_id})
 

@@ -174,7 +174,7 @@ class BotProcess:
 
     def __init__(self, workdir: Path, homeserver: Homeserver, rooms: list[str], admins: list[str] = (),
                  password: str | None = PASSWORD, catch_up_seconds: int = 600, extra: str = "",
-                 user_id: str = "@hub:localhost", matrix: str = ""):
+                 user_id: str = "@hub:localhost", matrix: str = "", database_url: str = "sqlite+aiosqlite:///hub.db"):
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.http_port = free_port()
@@ -182,6 +182,7 @@ class BotProcess:
         self.homeserver = homeserver
         self.log_path = workdir / "bot.log"
         self.process: subprocess.Popen | None = None
+        self.database_url = database_url
         self.write_config(rooms, admins, password, catch_up_seconds, extra, user_id, matrix)
 
     def write_config(self, rooms, admins, password, catch_up_seconds, extra="", user_id="@hub:localhost",
@@ -201,7 +202,7 @@ class BotProcess:
             f"catch_up_seconds = {catch_up_seconds}",
             'language = "en"',
             "[database]",
-            'url = "sqlite+aiosqlite:///hub.db"',
+            f"url = {json.dumps(getattr(self, 'database_url', 'sqlite+aiosqlite:///hub.db'))}",
             "[http]",
             f"port = {self.http_port}",
             "[logging]",
@@ -219,6 +220,16 @@ class BotProcess:
         if wait:
             self.wait_healthy(timeout)
         return self
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """``/healthz``: its status code and its JSON (``{}`` when it does not answer)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/healthz", timeout=2) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+        except (OSError, ValueError):
+            return 0, {}
 
     def healthz(self) -> int:
         try:

@@ -21,7 +21,11 @@ class RoomAdmin:
     async def _retry_network(self, call: Callable[[], Awaitable[Any]]) -> Any:  # provided by the transport
         raise NotImplementedError
 
+    async def _fence(self) -> None:  # provided by the transport: only the active instance acts
+        raise NotImplementedError
+
     async def _call(self, request: Callable[[], Awaitable[Any]]) -> Any:
+        await self._fence()
         resp = await self._retry_network(request)
         if isinstance(resp, ErrorResponse):
             raise PlatformError(getattr(resp, "status_code", None) or "M_UNKNOWN", getattr(resp, "message", ""))

@@ -79,7 +79,10 @@ from storage.runtime import InboxRepository
 
 log = logging.getLogger(__name__)
 
-SYNC_TOKEN_KEY = "next_batch"
+SYNC_TOKEN_KEY = "next_batch"  # + ":<device id>": each device's own (a token carries its to-device position)
+ACTIVE_DEVICE_KEY = "active_device"  # the device of the instance that was active last
+TXN_FIELD = "org.leaders_hub.txn"  # in each message's content: its transaction id, so a new device sees it was sent
+LOOK_BACK_PAGES = 5  # pages of 100 of the bot's messages per room a new active device reads
 # Errors that retrying cannot fix: give up on that one message and log it.
 PERMANENT_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE", "M_UNKNOWN_TOKEN",
                     "M_MISSING_TOKEN", "M_INVALID_PARAM", "M_UNKNOWN"}
@@ -109,6 +112,10 @@ else:  # pragma: no cover - the e2e extra is a dependency
 
 class PermanentSendError(Exception):
     pass
+
+
+class Fenced(Exception):
+    """This instance is no longer the active one (``bot.leader``): it sends nothing more."""
 
 
 def txn_id_for(key: str, index: int = 0) -> str:
@@ -164,6 +171,10 @@ class MatrixTransport(RoomAdmin):
         self._finished: list[tuple] = []  # done-marks not yet written (hotpath.finish arguments)
         self._finish_task: asyncio.Task | None = None
         self._after_first_sync: list[Callable[[], Awaitable[None]]] = []
+        self.leadership: Any = None  # bot.leader.Leadership when run by ``leaders-hub run``: the fence
+        self._sent_before: dict[str, str] = {}  # transaction id → event id, of messages another device sent
+        self._previous_device: str | None = None  # the device of the instance active before this one
+        self._standby_ready = False
         hub.platform = self
 
     # ----- identity and roles -------------------------------------------------------------
@@ -299,6 +310,17 @@ class MatrixTransport(RoomAdmin):
                 log.warning("homeserver unreachable (%s); retrying in %.1f s", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
 
+    async def _fence(self) -> None:
+        """Before every send: only the active instance with a fresh lease sends. A lease being renewed late
+        holds the send back a moment; a lease lost ends it (``Fenced``)."""
+        lead = self.leadership
+        if lead is None:
+            return
+        while not lead.may_send():
+            if lead.role != "active" or self.stopping.is_set():
+                raise Fenced("this instance is not the active one")
+            await asyncio.sleep(0.05)
+
     # ----- rooms and invites --------------------------------------------------------------
 
     async def join_configured_rooms(self) -> None:
@@ -342,8 +364,18 @@ class MatrixTransport(RoomAdmin):
 
     # ----- the sync loop ------------------------------------------------------------------
 
+    @property
+    def _token_key(self) -> str:
+        return f"{SYNC_TOKEN_KEY}:{self.client.device_id}"
+
     async def _load_token(self) -> str | None:
-        return await self.hub.store.run(hotpath.get_state, SYNC_TOKEN_KEY)
+        """This device's sync token. Tokens are per device: a token also says which to-device messages (room
+        keys) its device has had, and the homeserver deletes those a sync's token is past — another device's
+        token would lose this one's keys. With none of its own, a device starts with an initial sync."""
+        token = await self.hub.store.run(hotpath.get_state, self._token_key)
+        if token is None and self._previous_device in (None, self.client.device_id):
+            token = await self.hub.store.run(hotpath.get_state, SYNC_TOKEN_KEY)  # kept before tokens were per device
+        return token
 
     async def sync_loop(self) -> None:
         token = await self._load_token()
@@ -374,6 +406,8 @@ class MatrixTransport(RoomAdmin):
                 continue
             delays = backoff_delays()
             self.connected = True
+            if first and self._previous_device not in (None, self.client.device_id):
+                await self._look_back(resp)
             await self._handle_sync(resp, since=token)
             await self._on_verification_events(resp)
             token = resp.next_batch
@@ -426,7 +460,7 @@ class MatrixTransport(RoomAdmin):
             for event in events:
                 if getattr(event, "source", {}).get("type") == "m.room.create":
                     self._note_create_event(room_id, event.source)
-            if info.timeline.limited and since and info.timeline.prev_batch:
+            if info.timeline.limited and info.timeline.prev_batch and (since or self._previous_device):
                 events = await self._backfill(room_id, info.timeline.prev_batch, cutoff) + events
             for event in events:
                 if isinstance(event, RedactionEvent) and self.hub.reaction_handlers:
@@ -454,7 +488,7 @@ class MatrixTransport(RoomAdmin):
         # One transaction: the new inbox rows, the token that moves past them, and the waiting done-marks.
         finished, self._finished = self._finished, []
         try:
-            new_ids = set(await self.hub.store.run(hotpath.record_batch, rows, SYNC_TOKEN_KEY, resp.next_batch,
+            new_ids = set(await self.hub.store.run(hotpath.record_batch, rows, self._token_key, resp.next_batch,
                                                    finished))
         except BaseException:
             self._finished[:0] = finished
@@ -635,6 +669,7 @@ class MatrixTransport(RoomAdmin):
                                             encrypt=encrypt, filesize=len(data))
 
         for delay in backoff_delays():
+            await self._fence()
             try:
                 resp, keys = await upload()
                 if isinstance(resp, UploadResponse):
@@ -659,9 +694,19 @@ class MatrixTransport(RoomAdmin):
         return content
 
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
-        """Send until the homeserver takes it; 429s are waited out (nio), outages backed off."""
+        """Send until the homeserver takes it; 429s are waited out (nio), outages backed off.
+
+        A message carries its transaction id (``TXN_FIELD``): the homeserver deduplicates a transaction id
+        only for the device that sent it, so a device taking over reads them (``_look_back``) and does not
+        send again what the one before it sent."""
+        if event_type == "m.room.message":
+            if txn_id in self._sent_before:
+                log.info("not sending %s again in %s: the previous active device sent it", txn_id, room_id)
+                return self._sent_before[txn_id]
+            content = {**content, TXN_FIELD: txn_id}
         await self._learn_identities(room_id)
         for delay in backoff_delays():
+            await self._fence()
             try:
                 resp = await self.client.room_send(room_id, event_type, content, tx_id=txn_id,
                                                    ignore_unverified_devices=True)
@@ -721,15 +766,69 @@ class MatrixTransport(RoomAdmin):
         return self.logged_in and self.connected and last is not None and time.monotonic() - last < limit
 
     async def run(self) -> None:
+        """The only instance (the console's tests, the demo): log in and run as the active one."""
         await self.login()
+        await self.run_active()
+
+    async def login_once(self) -> None:
+        if not self.logged_in:
+            await self.login()
         self.hub.metrics.logged_in.set(1)
-        await self.set_up_encryption()
+
+    async def prepare_standby(self) -> None:
+        """A standby's device: logged in, its keys uploaded and signed with the account's cross-signing
+        identity (restored, never created: the active instance made it), so that leaders' clients share room
+        keys with it too. It does not sync: the homeserver keeps its to-device messages (those keys) until
+        it does, as the active one."""
+        await self.login_once()
+        while not self.stopping.is_set():
+            await self.set_up_encryption(create=False)
+            if self.identity is None or self.identity.status.state == "ready" or not self.cfg["cross_signing"]:
+                self._standby_ready = True
+                return
+            await self._sleep(5)  # the active instance may still be creating the identity
+
+    async def run_active(self) -> None:
+        await self.login_once()
+        self._previous_device = await self.hub.store.run(hotpath.get_state, ACTIVE_DEVICE_KEY)
+        await self.hub.store.run(hotpath.put_state, ACTIVE_DEVICE_KEY, self.client.device_id)
+        if self._previous_device not in (None, self.client.device_id):
+            log.info("taking over from device %s", self._previous_device)
+        self.hub.drop_caches()  # what the other instance changed (languages, roles) is read anew
+        if not self._standby_ready:
+            await self.set_up_encryption()
         await self.join_configured_rooms()
         await self.sync_loop()
 
+    async def _look_back(self, resp: SyncResponse) -> None:
+        """A device taking over from another reads the bot's recent messages in each room: what the other sent
+        just before it stopped — a reply, an announcement — is not sent again (``send_event``)."""
+        horizon = time.time() * 1000 - max(self.hub.config["bot"]["catch_up_seconds"], 600) * 1000
+        unreadable = 0
+        for room_id in list(self.client.rooms):
+            start: str | None = resp.next_batch
+            for _page in range(LOOK_BACK_PAGES):
+                page = await self._retry_network(lambda: self.client.room_messages(
+                    room_id, start=start, limit=100,
+                    message_filter={"senders": [self.user_id], "types": ["m.room.message", "m.room.encrypted"]}))
+                chunk = list(getattr(page, "chunk", None) or [])
+                for event in chunk:
+                    source = getattr(event, "source", None) or {}
+                    txn = (source.get("content") or {}).get(TXN_FIELD)
+                    if txn:
+                        self._sent_before.setdefault(txn, event.event_id)
+                    elif isinstance(event, MegolmEvent):
+                        unreadable += 1
+                oldest = min((getattr(e, "server_timestamp", 0) for e in chunk), default=0)
+                start = getattr(page, "end", None)
+                if not chunk or not start or oldest < horizon:
+                    break
+        log.info("read %d recent messages of the previous active device%s", len(self._sent_before),
+                 f"; {unreadable} could not be decrypted" if unreadable else "")
+
     # ----- encryption: device keys, cross-signing, undecryptable messages ----------------------------
 
-    async def set_up_encryption(self) -> None:
+    async def set_up_encryption(self, create: bool = True) -> None:
         """Upload this device's keys, then create, restore or check the account's cross-signing identity
         and sign this device with it, before the first command is read (Element trusts only signed devices)."""
         if not self.client.olm:
@@ -737,6 +836,8 @@ class MatrixTransport(RoomAdmin):
         started = time.monotonic()
         if self.client.should_upload_keys:
             await self._retry_network(self.client.keys_upload)
+        if self.api is not None:  # set up again (a standby waiting for the identity)
+            await self.api.close()
         self.api = api = MatrixApi(self.cfg["homeserver"], self.client.access_token, stopping=self.stopping)
         if not self.cfg["cross_signing"]:
             return
@@ -745,7 +846,7 @@ class MatrixTransport(RoomAdmin):
                                      RecoveryKeySource(resolve_path(self.hub.config, self.cfg["recovery_key_file"])),
                                      password=self.cfg.get("password"))
         try:
-            status = await self.identity.ensure()
+            status = await self.identity.ensure(create=create)
         except NETWORK_ERRORS as exc:
             log.error("cross-signing postponed: the homeserver is unreachable (%s)", exc)
             return

@@ -199,9 +199,10 @@ class CrossSigning:
             problem = "the keys in this store are not the published identity"
         return IdentityStatus(state, identity.master, signed, self.recovery.location, problem)
 
-    async def ensure(self) -> IdentityStatus:
+    async def ensure(self, create: bool = True) -> IdentityStatus:
+        """Create (``create``), restore or check the identity and sign this device with it."""
         try:
-            self.status = await self._ensure()
+            self.status = await self._ensure(create)
         except IdentityProblem as exc:
             log.error("cross-signing: %s", exc)
             self.status = IdentityStatus(exc.code, self.status.master, False, self.recovery.location, str(exc))
@@ -210,10 +211,13 @@ class CrossSigning:
             self.status = IdentityStatus("error", self.status.master, False, self.recovery.location, str(exc))
         return self.status
 
-    async def _ensure(self) -> IdentityStatus:
+    async def _ensure(self, create: bool = True) -> IdentityStatus:
         identity, device, _ = await self.published()
         self.status.master = identity.master
         held = self.local.load(self.user_id)
+        if identity.master is None and not create:
+            raise IdentityProblem("waiting", "the account has no cross-signing identity yet (the active instance "
+                                  "creates it)")
         if identity.master is None:
             keys = held or CrossSigningKeys.generate()
             await self._publish(keys, fresh_storage=False)

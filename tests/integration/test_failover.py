@@ -1,0 +1,155 @@
+"""Two instances on one PostgreSQL database, exactly one active: kill -9 the active one while leaders send
+commands and announcements fall due; the other takes over and nothing is lost or sent twice. Then the
+killed one comes back as the standby and the new active one is killed: the same again."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+import pytest
+
+from tests.harness import PASSWORD, BotProcess, Member, reply_text
+from tests.pg import postgres_server  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.synapse
+
+
+async def _wait_role(bot: BotProcess, role: str, timeout: float) -> float:
+    """Seconds until the bot's /healthz says ``role`` with 200."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        status, body = bot.health()
+        if status == 200 and body.get("role") == role:
+            return time.monotonic() - started
+        assert bot.process is not None and bot.process.poll() is None, bot.log()[-3000:]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{bot.workdir.name} did not become {role} within {timeout} s:\n{bot.log()[-3000:]}")
+
+
+def _active_metric(bot: BotProcess) -> float:
+    return float(re.search(r"^leaders_hub_active (\S+)$", bot.metrics(), re.M).group(1))
+
+
+def _from_bot(member: Member, bot_id: str, needle: str) -> list[dict]:
+    return [e for e in member.events if e.get("sender") == bot_id and needle in e.get("content", {}).get("body", "")
+            and (e["content"].get("m.relates_to") or {}).get("rel_type") != "m.replace"]
+
+
+async def _encrypted_ping_answered_once(member: Member, room: str, bot_id: str, kill) -> dict:
+    """An encrypted !ping sent just before ``kill()``; its one reply, encrypted."""
+    ping = await member.send(room, "!ping")
+    kill()
+    reply = await member.wait_reply(ping, timeout=60)
+    obj = next(o for o in member.event_objects if o.event_id == reply["event_id"])
+    assert obj.decrypted, "the reply in an encrypted room must be encrypted"
+    return reply
+
+
+async def test_two_instances_one_active_failover_and_back(homeserver, members, unique, tmp_path, postgres_server):
+    url = postgres_server.create_database("failover")
+    bot_id = homeserver.register(unique("hub"), PASSWORD)
+    owner = await members(unique("owner"), encrypted=True)
+    coordinator = await members(unique("coord"))
+    leader = await members(unique("leader"))
+    second = await members(unique("leader"))
+    secret = await members(unique("leader"), encrypted=True)  # in the encrypted room
+    room = await owner.create_room("Leaders", invite=[bot_id, coordinator.user_id, leader.user_id, second.user_id],
+                                   power={coordinator.user_id: 50})
+    private = await owner.create_room("Private leaders", invite=[bot_id, secret.user_id], encrypted=True)
+    for member in (coordinator, leader, second):
+        await member.join(room)
+    await secret.join(private)
+    # Two instances: the same account and database, each its own device (store) and config; one recovery key.
+    shared = f'recovery_key_file = "{tmp_path / "recovery-key.txt"}"'
+    one, two = (BotProcess(tmp_path / name, homeserver, rooms=[room, private], user_id=bot_id, matrix=shared,
+                           database_url=url) for name in ("one", "two"))
+    one.start()
+    await _wait_role(one, "active", 30)
+    two.start(wait=False)
+    standby_after = await _wait_role(two, "standby", 15)
+    print(f"\nthe second instance says standby {standby_after:.1f} s after its start")
+    assert _active_metric(one) == 1 and _active_metric(two) == 0
+
+    # A setting made through the active one holds on the other after the takeover.
+    assert "po polsku" in reply_text(await second.ask(room, "!lang pl"))
+    # An announcement due while both run is sent once, by the active one; one falls due during the takeover.
+    for text, when in (("Both run now", "in 3 seconds"), ("During the takeover", "in 12 seconds")):
+        scheduled = await coordinator.ask(room, f'!announce "{when}" rooms:this {text}')
+        assert "scheduled" in reply_text(scheduled), reply_text(scheduled)
+    await coordinator.wait_for(lambda e: _from_bot(coordinator, bot_id, "Both run now"), timeout=30)
+    # The leader's encrypted client must know both of the bot's devices, so that it shares its keys with both.
+    await _wait_devices(secret, bot_id, 2)
+
+    async def takeover(active: BotProcess, standby: BotProcess, round_: int) -> None:
+        sent: list[str] = []
+        stop = asyncio.Event()
+
+        async def stream(member: Member) -> None:
+            while not stop.is_set():
+                sent.append(await member.send(room, "!ping"))
+                await asyncio.sleep(0.15)
+
+        senders = [asyncio.ensure_future(stream(m)) for m in (leader, second)]
+        await leader.wait_for(lambda e: len([x for x in leader.events if x.get("sender") == bot_id]) > 6 * round_,
+                              timeout=30)
+        killed_at = time.monotonic()
+        before = await _encrypted_ping_answered_once(secret, private, bot_id, active.kill9)
+        after_kill = await leader.send(room, "!ping")  # sent after the kill, before the takeover
+        await _wait_role(standby, "active", 30)
+        active_after = time.monotonic() - killed_at
+        await leader.wait_reply(after_kill, timeout=30)
+        answered_after = time.monotonic() - killed_at
+        print(f"round {round_}: takeover — the standby said active {active_after:.1f} s after the kill, and had "
+              f"answered a command sent after the kill {answered_after:.1f} s after it")
+        assert answered_after < 10, f"the takeover took {answered_after:.1f} s"
+        after = await secret.ask(private, "!ping", timeout=30)
+        for reply in (before, after):
+            assert reply["content"]["body"].startswith("pong"), reply
+        await asyncio.sleep(1.5)
+        stop.set()
+        await asyncio.gather(*senders)
+        sent.append(after_kill)
+        for event_id in sent:
+            await leader.wait_reply(event_id, timeout=60)
+        await asyncio.sleep(3)  # anything sent twice would be in by now
+        counts = {event_id: len(leader.replies_to(event_id, bot_id)) for event_id in sent}
+        assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v != 1}
+        before_ping = before["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
+        assert len(secret.replies_to(before_ping, bot_id)) == 1
+        print(f"round {round_}: {len(sent)} commands, each answered once")
+
+    await takeover(one, two, 1)
+    announced = await coordinator.wait_for(lambda e: _from_bot(coordinator, bot_id, "During the takeover"), timeout=30)
+    assert announced
+    # The setting made through the first instance holds on the second.
+    polish = await second.ask(room, "!ping")
+    assert reply_text(polish).startswith("pong! Twoja"), reply_text(polish)
+
+    # The killed one comes back as the standby; then the new active one is killed.
+    one.start(wait=False)
+    await _wait_role(one, "standby", 15)
+    await _wait_devices(secret, bot_id, 2)
+    scheduled = await coordinator.ask(room, '!announce "in 8 seconds" rooms:this Second takeover')
+    assert "scheduled" in reply_text(scheduled)
+    await takeover(two, one, 2)
+    await coordinator.wait_for(lambda e: _from_bot(coordinator, bot_id, "Second takeover"), timeout=30)
+    await asyncio.sleep(2)
+    for text in ("Both run now", "During the takeover", "Second takeover"):
+        assert len(_from_bot(coordinator, bot_id, text)) == 1, text
+    one.stop()
+    two.stop()
+
+
+async def _wait_devices(member: Member, user_id: str, count: int, timeout: float = 30) -> None:
+    """Until ``member``'s client knows ``count`` devices of ``user_id`` (asking the homeserver again)."""
+    client = member.client
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        client.olm.users_for_key_query.add(user_id)
+        await client.keys_query()
+        if len(list(client.device_store.active_user_devices(user_id))) >= count:
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"{member.user_id} does not see {count} devices of {user_id}")
