@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT = 0.5  # seconds between the holder's checks of its lease
 VALID_FOR = 1.5  # seconds a successful heartbeat keeps the lease valid for sending
 TAKEOVER_DELAY = 2.0  # seconds a new holder waits before its first send (> VALID_FOR)
-POLL = 1.0  # seconds between a standby's attempts
+POLL = 0.5  # seconds between a standby's attempts
 
 
 class Lease(Protocol):

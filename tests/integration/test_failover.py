@@ -55,10 +55,12 @@ async def test_two_instances_one_active_failover_and_back(homeserver, members, u
     leader = await members(unique("leader"))
     second = await members(unique("leader"))
     secret = await members(unique("leader"), encrypted=True)  # in the encrypted room
-    room = await owner.create_room("Leaders", invite=[bot_id, coordinator.user_id, leader.user_id, second.user_id],
-                                   power={coordinator.user_id: 50})
+    mutee = await members(unique("mutee"))
+    room = await owner.create_room("Leaders", invite=[bot_id, coordinator.user_id, leader.user_id, second.user_id,
+                                                      mutee.user_id],
+                                   power={coordinator.user_id: 50, bot_id: 100})
     private = await owner.create_room("Private leaders", invite=[bot_id, secret.user_id], encrypted=True)
-    for member in (coordinator, leader, second):
+    for member in (coordinator, leader, second, mutee):
         await member.join(room)
     await secret.join(private)
     # Two instances: the same account and database, each its own device (store) and config; one recovery key.
@@ -79,6 +81,8 @@ async def test_two_instances_one_active_failover_and_back(homeserver, members, u
         scheduled = await coordinator.ask(room, f'!announce "{when}" rooms:this {text}')
         assert "scheduled" in reply_text(scheduled), reply_text(scheduled)
     await coordinator.wait_for(lambda e: _from_bot(coordinator, bot_id, "Both run now"), timeout=30)
+    # A mute that ends during the takeover.
+    assert "Muted" in reply_text(await coordinator.ask(room, f"!mod mute {mutee.user_id} 12s"))
     # The leader's encrypted client must know both of the bot's devices, so that it shares its keys with both.
     await _wait_devices(secret, bot_id, 2)
 
@@ -121,6 +125,8 @@ async def test_two_instances_one_active_failover_and_back(homeserver, members, u
         print(f"round {round_}: {len(sent)} commands, each answered once")
 
     await takeover(one, two, 1)
+    lifted = await coordinator.wait_for(lambda e: len(_level_changes(coordinator, bot_id)) >= 2, timeout=30)
+    assert lifted
     announced = await coordinator.wait_for(lambda e: _from_bot(coordinator, bot_id, "During the takeover"), timeout=30)
     assert announced
     # The setting made through the first instance holds on the second.
@@ -138,8 +144,17 @@ async def test_two_instances_one_active_failover_and_back(homeserver, members, u
     await asyncio.sleep(2)
     for text in ("Both run now", "During the takeover", "Second takeover"):
         assert len(_from_bot(coordinator, bot_id, text)) == 1, text
+    # The mute was put on once and lifted once: two changes of the power levels by the bot, the last one
+    # giving the muted leader their level back.
+    changes = _level_changes(coordinator, bot_id)
+    assert len(changes) == 2, changes
+    assert mutee.user_id not in (changes[-1].get("users") or {}), changes[-1]
     one.stop()
     two.stop()
+
+
+def _level_changes(member: Member, bot_id: str) -> list[dict]:
+    return [e["content"] for e in member.events if e.get("type") == "m.room.power_levels" and e.get("sender") == bot_id]
 
 
 async def _wait_devices(member: Member, user_id: str, count: int, timeout: float = 30) -> None:
