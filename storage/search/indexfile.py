@@ -96,8 +96,10 @@ class IndexFile:
                 if len(start) != len(MAGIC) + 8 or not start.startswith(MAGIC):
                     raise IndexFileError(f"{path}: not an index file")
                 length = int.from_bytes(start[len(MAGIC):], "little")
-                header = json.loads(f.read(length))
                 size = os.fstat(f.fileno()).st_size
+                if length > size - len(start):
+                    raise IndexFileError(f"{path}: damaged (its header is longer than the file)")
+                header = json.loads(f.read(length))
         except FileNotFoundError:
             raise IndexFileError(f"{path}: no such file") from None
         except (OSError, ValueError) as exc:
