@@ -374,7 +374,7 @@ class SearchIndex:
             d = self._post.docs(tid)
             keep = alive[d]
             post.new()
-            post.replace(tid, _to_array("i", renumber[d[keep]]), _to_array("H", self._post.tfs(tid)[keep]))
+            post._tails[tid] = (_to_array("i", renumber[d[keep]]), _to_array("H", self._post.tfs(tid)[keep]))
         self._post = post
         self._fpost = {key: _to_array("i", renumber[d[alive[d]]])
                        for key, docs in self._fpost.items() for d in [np.frombuffer(docs, np.int32)]}
@@ -911,9 +911,11 @@ class _Postings:
     half units (uint16).
 
     An index read from a file keeps the file's postings where they are: two memory-mapped arrays sliced by
-    term (``offsets``), read from disk only for the terms a search asks for. A term that gets a posting
-    afterwards, and every term of an index built in memory, has arrays of its own (``array``: appending is
-    O(1), and numpy reads them without a copy)."""
+    term (``offsets``), read from disk only for the terms a search asks for. Documents added afterwards go
+    to a tail of the term's own (``array``: appending is O(1), and numpy reads it without a copy), so an
+    added record copies nothing out of the file, however common its words: a file term with a tail is
+    read as its slice and its tail joined (document numbers only grow, so they stay in order). Every term
+    of an index built in memory, and every term made after, is all tail. `compact` makes a new one."""
 
     def __init__(self, offsets: np.ndarray | None = None, docs: np.ndarray | None = None,
                  tfs: np.ndarray | None = None) -> None:
@@ -921,7 +923,7 @@ class _Postings:
         self._docs = docs if docs is not None else _EMPTY_I
         self._tfs = tfs if tfs is not None else _EMPTY_H
         self._base = len(self._offsets) - 1  # terms read from the file
-        self._own: dict[int, tuple[array, array]] = {}
+        self._tails: dict[int, tuple[array, array]] = {}
         self._count = self._base
 
     def __len__(self) -> int:
@@ -929,61 +931,65 @@ class _Postings:
 
     def new(self) -> int:
         tid = self._count
-        self._own[tid] = (array("i"), array("H"))
+        self._tails[tid] = (array("i"), array("H"))
         self._count += 1
         return tid
 
+    def _stored(self, tid: int, stored: np.ndarray) -> np.ndarray:
+        return stored[self._offsets[tid]: self._offsets[tid + 1]] if tid < self._base else stored[:0]
+
     def docs(self, tid: int) -> np.ndarray:
-        own = self._own.get(tid)
-        if own is not None:
-            return np.frombuffer(own[0], np.int32)
-        return self._docs[self._offsets[tid]: self._offsets[tid + 1]]
+        return self._joined(tid, self._docs, 0, np.int32)
 
     def tfs(self, tid: int) -> np.ndarray:
-        own = self._own.get(tid)
-        if own is not None:
-            return np.frombuffer(own[1], np.uint16)
-        return self._tfs[self._offsets[tid]: self._offsets[tid + 1]]
+        return self._joined(tid, self._tfs, 1, np.uint16)
+
+    def _joined(self, tid: int, stored: np.ndarray, part: int, dtype: Any) -> np.ndarray:
+        tail = self._tails.get(tid)
+        if tail is None:
+            return self._stored(tid, stored)
+        added = np.frombuffer(tail[part], dtype)
+        return np.concatenate((self._stored(tid, stored), added)) if tid < self._base else added
 
     def df(self, tid: int) -> int:
-        own = self._own.get(tid)
-        return len(own[0]) if own is not None else int(self._offsets[tid + 1] - self._offsets[tid])
+        tail = self._tails.get(tid)
+        stored = int(self._offsets[tid + 1] - self._offsets[tid]) if tid < self._base else 0
+        return stored + (len(tail[0]) if tail is not None else 0)
 
     def append(self, tid: int, num: int, tf: int) -> None:
-        own = self._own.get(tid)
-        if own is None:  # a term of the file: copied out of it first
-            own = self._own[tid] = (_to_array("i", self.docs(tid)), _to_array("H", self.tfs(tid)))
-        docs, tfs = own
+        tail = self._tails.get(tid)
+        if tail is None:
+            tail = self._tails[tid] = (array("i"), array("H"))
+        docs, tfs = tail
         try:
             docs.append(num)
             tfs.append(tf)
         except BufferError:  # a numpy view of the posting is alive somewhere: copy it
             docs, tfs = array("i", docs), array("H", tfs)
-            self._own[tid] = (docs, tfs)
+            self._tails[tid] = (docs, tfs)
             if len(docs) == len(tfs):
                 docs.append(num)
             tfs.append(tf)
 
-    def replace(self, tid: int, docs: array, tfs: array) -> None:
-        self._own[tid] = (docs, tfs)
-
     def chunks(self, kind: str) -> Iterator[np.ndarray]:
         """Every term's documents (``kind`` "docs") or frequencies ("tfs") in term order, as a few large
-        slices of the file where its terms are unchanged and one array per term elsewhere."""
+        slices of the file where its terms have no tail and the file's slice then the tail elsewhere."""
         stored = self._docs if kind == "docs" else self._tfs
-        own = self._own
-        start = 0  # the first term of the run of unchanged file terms not yet given
-        for tid in sorted(own):
-            if start < tid and start < self._base:
-                yield stored[self._offsets[start]: self._offsets[min(tid, self._base)]]
-            yield np.frombuffer(own[tid][0 if kind == "docs" else 1], np.int32 if kind == "docs" else np.uint16)
-            start = tid + 1
+        part, dtype = (0, np.int32) if kind == "docs" else (1, np.uint16)
+        start = 0  # the first file term not yet given
+        for tid in sorted(self._tails):
+            if tid < self._base:
+                yield stored[self._offsets[start]: self._offsets[tid + 1]]  # up to and with this term's slice
+                start = tid + 1
+            elif start < self._base:
+                yield stored[self._offsets[start]: self._offsets[self._base]]
+                start = self._base
+            yield np.frombuffer(self._tails[tid][part], dtype)
         if start < self._base:
             yield stored[self._offsets[start]: self._offsets[self._base]]
 
     def total(self) -> int:
-        copied = sum(int(self._offsets[t + 1] - self._offsets[t]) for t in self._own if t < self._base)
-        return int(self._offsets[-1]) - copied + sum(len(docs) for docs, _ in self._own.values())
+        return int(self._offsets[-1]) + sum(len(docs) for docs, _ in self._tails.values())
 
 
 class _Ragged:
