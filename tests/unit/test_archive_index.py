@@ -183,3 +183,27 @@ async def test_changes_are_saved_in_the_background_after_a_quiet_moment_and_at_t
         assert SearchIndex.load(service.path)[0].versions()[record["id"]] == 7
     finally:
         await hub.close()
+
+
+async def test_a_leader_gets_the_same_search_reply_after_a_restart(tmp_path, caplog):
+    from bot.console import ConsoleTransport
+
+    caplog.set_level(logging.INFO, logger="commands.archive.service")
+    commands_typed = ["!search bezdomność seniorzy", "!more", "!search dlugotrwale bezrobotni group:seniors",
+                      "!search volunter", "!similar 3"]
+    replies = []
+    for start in range(2):
+        hub = await make_hub(tmp_path)
+        try:
+            if start == 0:
+                async with hub.sessions() as session:
+                    await import_records(session, "starter.json", json.dumps(load_starter_archive()), publish=True)
+                    await session.commit()
+            console = ConsoleTransport(hub, "@leader:localhost")
+            replies.append([await console.handle(text) for text in commands_typed])
+            await hub.service(archive_service.ArchiveIndex).save()
+        finally:
+            await hub.close()
+    assert "opened from" in caplog.text  # the second start read the file
+    assert replies[0] == replies[1]
+    assert replies[1][0][0].startswith("Wyniki: 18 dla bezdomność seniorzy")
