@@ -207,3 +207,28 @@ async def test_a_leader_gets_the_same_search_reply_after_a_restart(tmp_path, cap
     assert "opened from" in caplog.text  # the second start read the file
     assert replies[0] == replies[1]
     assert replies[1][0][0].startswith("Wyniki: 18 dla bezdomność seniorzy")
+
+
+async def test_a_file_of_another_format_version_is_logged_and_the_index_built_again(tmp_path, caplog, monkeypatch):
+    import storage.search.index as index_module
+
+    hub = await make_hub(tmp_path)
+    try:
+        async with hub.sessions() as session:
+            await import_records(session, "starter.json", json.dumps(load_starter_archive()[:10]), publish=True)
+            await session.commit()
+        await hub.service(archive_service.ArchiveIndex).ready(analyse=False)
+        await hub.service(archive_service.ArchiveIndex).save()
+    finally:
+        await hub.close()
+    monkeypatch.setattr(index_module, "FILE_FORMAT", index_module.FILE_FORMAT + 1)  # the next version of the bot
+    hub = await make_hub(tmp_path)
+    try:
+        service = hub.service(archive_service.ArchiveIndex)
+        await service.ready()
+        assert "saved search index not used" in caplog.text and "another version" in caplog.text
+        assert await what_a_search_shows(hub) == fresh_answers(await approved_records(hub))
+        await service.save()
+        assert SearchIndex.load(service.path)[0].versions() == service.index.versions()  # the new format
+    finally:
+        await hub.close()
