@@ -261,9 +261,9 @@ class ArchiveRepository:
         return list(await self.session.scalars(select(Solution).where(Solution.status == "approved")))
 
     async def approved_versions(self) -> dict[str, int]:
-        """Each approved solution's record id → its `index_version`, without reading the records."""
+        """Each approved solution's record id → its `index_version`, by number, without reading the records."""
         rows = await self.session.execute(select(Solution.record_id, Solution.updated_at)
-                                          .where(Solution.status == "approved"))
+                                          .where(Solution.status == "approved").order_by(Solution.number))
         return {record_id: _version(updated_at) for record_id, updated_at in rows}
 
     async def by_record_ids(self, ids: Iterable[str], approved: bool = True) -> list[Solution]:

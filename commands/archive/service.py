@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 INDEX_FILE = "search-index.bin"  # in the hub's cache folder: it can always be rebuilt from the database
 SAVE_DELAY = 30.0  # seconds without a change before a changed index is saved
+BATCH = 1000  # solutions read and indexed at a time
 
 
 @commands.service
@@ -91,27 +92,25 @@ class ArchiveIndex:
             known = index.versions() if index is not None else {}
             gone = [record_id for record_id in known if record_id not in versions]
             stale = [record_id for record_id, version in versions.items() if known.get(record_id) != version]
-            async with self.hub.sessions() as session:
-                repository = ArchiveRepository(session)
-                rows = await (repository.by_record_ids(stale) if index is not None else repository.approved())
-                records = [(record_of(row), index_version(row)) for row in rows]
             if index is not None:
                 log.info("search index opened from %s: %d solutions, %d changed and %d withdrawn since it was saved",
-                         self.path, len(known), len(records), len(gone))
-
-            def build() -> None:
-                target = self.index if index is None else index
-                for record_id in gone:
-                    target.remove(record_id)
-                for record, version in records:
-                    target.add(record, version)
-
-            await asyncio.to_thread(build)
+                         self.path, len(known), len(stale), len(gone))
+            target = index if index is not None else self.index
+            await asyncio.to_thread(_update, target, gone, [])  # many gone: a compaction, seconds
+            # A batch of solutions at a time, read then indexed in a worker thread: the first start with a
+            # large archive never holds all its records in memory at once.
+            for start in range(0, len(stale), BATCH):
+                async with self.hub.sessions() as session:
+                    rows = await ArchiveRepository(session).by_record_ids(stale[start:start + BATCH])
+                rows.sort(key=lambda row: row.number)
+                records = [(record_of(row), index_version(row)) for row in rows]
+                del rows
+                await asyncio.to_thread(_update, target, [], records)
             if index is not None:
                 self._index = index
-            self.analysing = bool(records)  # indexing the records opened the dictionaries
+            self.analysing = bool(stale)  # indexing the records opened the dictionaries
             self.built = True
-            if gone or records:
+            if gone or stale:
                 self.unsaved.set()
 
     def _open(self) -> "SearchIndex | None":
@@ -170,6 +169,13 @@ class ArchiveIndex:
             await self.save()
         if self.unsaved.is_set():
             await self.save()
+
+
+def _update(index: "SearchIndex", gone: list[str], records: list[tuple[dict[str, Any], int]]) -> None:
+    for record_id in gone:
+        index.remove(record_id)
+    for record, version in records:
+        index.add(record, version)
 
 
 async def _first(event: asyncio.Event, stopping: asyncio.Event) -> bool:
