@@ -7,8 +7,9 @@ storage/search/data/relevance.json, for our ranking and for two baselines in the
                       dictionary translations (bench/search_cross_language.py measures those on
                       topics the concepts do not cover);
 
-plus ablations of ours, to show what each part adds. All use the same fields and weights,
-so the differences come from text analysis alone.
+plus ablations of ours, to show what each part adds, and ours saved to a file and opened again (what
+the bot searches after a restart: it must rank exactly as the index it was saved from). All use the
+same fields and weights, so the differences come from text analysis alone.
 
     .venv/bin/python bench/search_quality.py [--json] [--per-query]
 """
@@ -19,6 +20,7 @@ import argparse
 import json
 import math
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -55,11 +57,16 @@ def recall(ranked: list[str], grades: dict[str, int], k: int = K) -> float:
     return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
 
 
-def evaluate(make_index: Callable[[], SearchIndex], queries: list[dict] | None = None) -> dict:
-    """Mean nDCG@10 and recall@10 of one index over the judged queries, with per-query rows."""
+def evaluate(make_index: Callable[[], SearchIndex], queries: list[dict] | None = None, reopen: bool = False) -> dict:
+    """Mean nDCG@10 and recall@10 of one index over the judged queries, with per-query rows. ``reopen``: the
+    index saved to a file and opened again first, as the bot searches it after a restart."""
     queries = queries if queries is not None else json.loads(RELEVANCE.read_text("utf-8"))["queries"]
     index = make_index()
     index.add_many(load_starter_archive())
+    if reopen:
+        with tempfile.TemporaryDirectory() as folder:
+            index.save(Path(folder) / "search-index.bin")
+            index, _ = SearchIndex.load(Path(folder) / "search-index.bin")  # mapped: it outlives its name
     rows = []
     for item in queries:
         ranked = [hit.id for hit in index.search(item["query"], limit=K).hits]
@@ -75,6 +82,7 @@ def main() -> None:
     parser.add_argument("--per-query", action="store_true", help="print each query's nDCG per mode")
     args = parser.parse_args()
     results = {name: evaluate(make) for name, make in MODES.items()}
+    results["ours, saved and opened"] = evaluate(MODES["ours"], reopen=True)
     if args.json:
         print(json.dumps({name: {k: v for k, v in r.items() if k != "rows"} for name, r in results.items()}, indent=2))
         return

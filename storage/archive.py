@@ -18,6 +18,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from sqlalchemy import func, select
@@ -260,6 +261,23 @@ class ArchiveRepository:
     async def approved(self) -> list[Solution]:
         return list(await self.session.scalars(select(Solution).where(Solution.status == "approved")))
 
+    async def approved_versions(self) -> dict[str, int]:
+        """Each approved solution's record id → its `index_version`, by number, without reading the records."""
+        rows = await self.session.execute(select(Solution.record_id, Solution.updated_at)
+                                          .where(Solution.status == "approved").order_by(Solution.number))
+        return {record_id: _version(updated_at) for record_id, updated_at in rows}
+
+    async def by_record_ids(self, ids: Iterable[str], approved: bool = True) -> list[Solution]:
+        """The solutions of these record ids (the approved ones only, unless ``approved`` is False)."""
+        ids = list(ids)
+        found: list[Solution] = []
+        for start in range(0, len(ids), 500):
+            query = select(Solution).where(Solution.record_id.in_(ids[start:start + 500]))
+            if approved:
+                query = query.where(Solution.status == "approved")
+            found += await self.session.scalars(query)
+        return found
+
     async def queue(self) -> list[Solution]:
         return list(await self.session.scalars(select(Solution).where(Solution.status == "pending")
                                                .order_by(Solution.number)))
@@ -281,6 +299,23 @@ class ArchiveRepository:
 
 def record_of(row: Solution) -> dict[str, Any]:
     return json.loads(row.record)
+
+
+def index_version(row: Solution) -> int:
+    """What the search index keeps to know a solution changed since it indexed it: when the row was last
+    changed (``updated_at``, which every change of its record or status sets), in microseconds."""
+    return _version(row.updated_at)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _version(moment: datetime | None) -> int:
+    if moment is None:
+        return 0
+    if moment.tzinfo is None:  # SQLite gives back the UTC time it stored without its zone
+        moment = moment.replace(tzinfo=timezone.utc)
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 def decisions_of(row: Solution) -> list[dict[str, Any]]:

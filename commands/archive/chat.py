@@ -8,7 +8,7 @@ from bot.context import Context
 from bot.errors import NotFound
 from bot.reply import clip, md_code, md_escape, md_snippet
 from bot.router import OptionalRest, Rest, Role
-from storage.archive import ArchiveRepository, record_of, shown_text, shown_title
+from storage.archive import ArchiveRepository, index_version, record_of, shown_text, shown_title
 from storage.models import utcnow
 from storage.search import FilterError, parse_query
 
@@ -44,14 +44,20 @@ async def share(ctx: Context, title: Rest) -> None:
         lines += ["", ctx.t("archive.share.missing", fields=", ".join(missing))]
     ctx.reply("\n".join(lines))
     if trusted:
-        number = row.number
-        ctx.after_commit.append(lambda: ctx.hub.service(ArchiveIndex).publish(number, record))
+        version = index_version(row)
+        ctx.after_commit.append(lambda: ctx.hub.service(ArchiveIndex).publish(record, version))
 
 
 share.details = share_details
 
 
 # ----- search ---------------------------------------------------------------------------------
+
+async def _published(ctx: Context, ids: list[str]) -> dict[str, tuple[int, dict]]:
+    """The approved solutions of these record ids, as (#, record), read for the page that shows them."""
+    return {row.record_id: (row.number, record_of(row))
+            for row in await ArchiveRepository(ctx.session).by_record_ids(ids)}
+
 
 async def _show_page(ctx: Context, service: ArchiveIndex, query: str, filters: dict, offset: int) -> None:
     try:
@@ -74,9 +80,11 @@ async def _show_page(ctx: Context, service: ArchiveIndex, query: str, filters: d
     if result.corrections:
         lines.append(ctx.t("archive.search.corrected", words=", ".join(
             f"{md_escape(a)} → {md_escape(b)}" for a, b in result.corrections.items())))
+    rows = await _published(ctx, [hit.id for hit in result.hits])
     for hit in result.hits:
-        number, record = service.records[hit.id]
-        lines.append(result_line(ctx, number, record, md_snippet(service.index.snippet(record, hit.matched, ctx.lang))))
+        if hit.id in rows:
+            number, record = rows[hit.id]
+            lines.append(result_line(ctx, number, record, md_snippet(service.index.snippet(record, hit.matched, ctx.lang))))
     service.last[ctx.sender] = (query, filters, offset + PAGE)
     if offset + PAGE < result.total:
         lines += ["", ctx.t("archive.search.more", command=md_code(f"{ctx.prefix}more"))]
@@ -164,16 +172,17 @@ async def solution(ctx: Context, id: str) -> None:
 async def similar(ctx: Context, id: str) -> None:
     row = await find_solution(ctx, id)
     service = await ctx.hub.service(ArchiveIndex).ready()
-    if row.record_id not in service.records:
+    if not service.published(row.record_id):
         raise NotFound("archive.not_published", number=row.number)
     result = service.index.similar(row.record_id, limit=PAGE)
     if not result.hits:
         ctx.reply(ctx.t("archive.similar.none", number=row.number))
         return
     lines = [ctx.t("archive.similar.title", number=row.number)]
+    rows = await _published(ctx, [hit.id for hit in result.hits])
     for hit in result.hits:
-        number, record = service.records[hit.id]
-        lines.append(result_line(ctx, number, record))
+        if hit.id in rows:
+            lines.append(result_line(ctx, *rows[hit.id]))
     ctx.reply("\n".join(lines))
 
 

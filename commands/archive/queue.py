@@ -12,7 +12,7 @@ from bot.context import Context
 from bot.errors import CommandError, UsageError
 from bot.reply import clip, md_code, md_escape
 from bot.router import Rest, Role
-from storage.archive import ArchiveRepository, record_of, shown_title
+from storage.archive import ArchiveRepository, index_version, record_of, shown_title
 from storage.models import Solution, utcnow
 from storage.search import FilterError
 
@@ -46,8 +46,8 @@ async def approve(ctx: Context, id: str) -> None:
     await _audit(ctx, "archive.approve", row)
     ctx.reply(ctx.t("archive.approved", number=row.number))
     await _tell_author(ctx, row, "archive.approved_author")
-    number = row.number
-    ctx.after_commit.append(lambda: ctx.hub.service(ArchiveIndex).publish(number, record))
+    version = index_version(row)
+    ctx.after_commit.append(lambda: ctx.hub.service(ArchiveIndex).publish(record, version))
 
 
 @commands.sub_of("mod", "reject", aliases=("odrzuc", "odrzuć"), role=Role.MODERATOR,
@@ -104,8 +104,8 @@ async def edit(ctx: Context, id: str) -> None:
     await _audit(ctx, "archive.edit", row, json.dumps(ctx.options, ensure_ascii=False))
     ctx.reply(ctx.t("archive.edited", number=row.number, fields=", ".join(md_code(k) for k in ctx.options)))
     if row.status == "approved":
-        number = row.number
-        ctx.after_commit.append(lambda: ctx.hub.service(ArchiveIndex).publish(number, record))
+        version = index_version(row)
+        ctx.after_commit.append(lambda: ctx.hub.service(ArchiveIndex).publish(record, version))
 
 
 @commands.sub_of("mod", "delete", aliases=("usun", "usuń"), role=Role.MODERATOR, checks=Chain("archive.delete"))

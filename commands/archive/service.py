@@ -1,18 +1,35 @@
-"""The search index of the approved solutions: built once (in a worker thread, when the bot has connected),
-kept current as solutions are published and withdrawn, and the state of each user's last search."""
+"""The search index of the approved solutions, and the state of each user's last search.
+
+At start (when the bot has connected) the index saved in the hub's cache folder is opened — memory-mapped,
+so a search can be answered a moment later — and brought up to date with the solutions approved, changed
+or withdrawn since it was saved (each indexed solution keeps its row's `index_version`). Without a usable
+file (none yet, damaged, written by another version of the search) the index is built from every approved
+solution in a worker thread, as before. While it is opened or built, a search waits for it.
+
+Publishing and withdrawing keep it current; the changed index is saved again in the background, after a
+quiet moment (`SAVE_DELAY`) and at shutdown, never on every change. Solutions are not kept in memory: the
+ones a page of results shows are read from the database."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storage.archive import ArchiveRepository, record_of
+from storage.archive import ArchiveRepository, index_version, record_of
 from storage.search.analyzer import use_lemma_cache
 
 from . import commands
 
 if TYPE_CHECKING:
     from storage.search import SearchIndex
+
+log = logging.getLogger(__name__)
+
+INDEX_FILE = "search-index.bin"  # in the hub's cache folder: it can always be rebuilt from the database
+SAVE_DELAY = 30.0  # seconds without a change before a changed index is saved
+BATCH = 1000  # solutions read and indexed at a time
 
 
 @commands.service
@@ -22,12 +39,14 @@ class ArchiveIndex:
 
     def __init__(self, hub: Any):
         self.hub = hub
-        self.records: dict[str, tuple[int, dict[str, Any]]] = {}  # record id → (#, record)
         self.last: dict[str, tuple[str, dict, int]] = {}  # user → (query, filters, next offset)
         self._index: SearchIndex | None = None
         self.analysing = False  # the lemma dictionaries are open
         self.built = False
-        self._lock = asyncio.Lock()
+        self.save_delay = SAVE_DELAY
+        self.unsaved = asyncio.Event()  # the index has changes its file has not
+        self._lock = asyncio.Lock()  # opening or building it, opening the dictionaries
+        self._writing = asyncio.Lock()  # a change, or a save (which reads the index in a worker thread)
 
     @property
     def index(self) -> "SearchIndex":
@@ -37,15 +56,12 @@ class ArchiveIndex:
             self._index = SearchIndex()
         return self._index
 
-    def put(self, number: int, record: dict[str, Any]) -> None:
-        if record["id"] in self.records:
-            self.index.remove(record["id"])
-        self.index.add(record)
-        self.records[record["id"]] = (number, record)
+    @property
+    def path(self) -> Path:
+        return Path(self.hub.cache_dir) / INDEX_FILE
 
-    def drop(self, record_id: str) -> None:
-        if self.records.pop(record_id, None) is not None:
-            self.index.remove(record_id)
+    def published(self, record_id: str) -> bool:
+        return self._index is not None and record_id in self._index
 
     async def ready(self, analyse: bool = True) -> "ArchiveIndex":
         """Built on first use. ``analyse``: the caller will analyse text (search, add a record), so the lemma
@@ -67,25 +83,116 @@ class ArchiveIndex:
                 return
             use_lemma_cache(self.hub.cache_dir)  # ~2 MB of memory instead of ~47 MB
             async with self.hub.sessions() as session:
-                rows = [(row.number, record_of(row)) for row in await ArchiveRepository(session).approved()]
-
-            def build() -> None:
-                for number, record in rows:
-                    self.index.add(record)
-                    self.records[record["id"]] = (number, record)
-
-            await asyncio.to_thread(build)
-            self.analysing = bool(rows)  # indexing the records opened the dictionaries
+                versions = await ArchiveRepository(session).approved_versions()
+            if not versions:  # nothing to search: no numpy, no dictionaries, no file
+                self.path.unlink(missing_ok=True)
+                self.built = True
+                return
+            index = await asyncio.to_thread(self._open)
+            known = index.versions() if index is not None else {}
+            gone = [record_id for record_id in known if record_id not in versions]
+            stale = [record_id for record_id, version in versions.items() if known.get(record_id) != version]
+            if index is not None:
+                log.info("search index opened from %s: %d solutions, %d changed and %d withdrawn since it was saved",
+                         self.path, len(known), len(stale), len(gone))
+            target = index if index is not None else self.index
+            await asyncio.to_thread(_update, target, gone, [])  # many gone: a compaction, seconds
+            # A batch of solutions at a time, read then indexed in a worker thread: the first start with a
+            # large archive never holds all its records in memory at once.
+            for start in range(0, len(stale), BATCH):
+                async with self.hub.sessions() as session:
+                    rows = await ArchiveRepository(session).by_record_ids(stale[start:start + BATCH])
+                rows.sort(key=lambda row: row.number)
+                records = [(record_of(row), index_version(row)) for row in rows]
+                del rows
+                await asyncio.to_thread(_update, target, [], records)
+            if index is not None:
+                self._index = index
+            self.analysing = bool(stale)  # indexing the records opened the dictionaries
             self.built = True
+            if gone or stale:
+                self.unsaved.set()
 
-    async def publish(self, number: int, record: dict[str, Any]) -> None:
-        (await self.ready()).put(number, record)
+    def _open(self) -> "SearchIndex | None":
+        """The saved index, or None (logged) when there is none that can be used."""
+        from storage.search import SearchIndex
+        from storage.search.indexfile import IndexFileError
+
+        if not self.path.exists():
+            log.info("no saved search index (%s): building it from the database", self.path)
+            return None
+        try:
+            index, _ = SearchIndex.load(self.path)
+        except IndexFileError as exc:
+            log.warning("saved search index not used, building it again from the database: %s", exc)
+            return None
+        except Exception:  # whatever is in that file, the bot starts and its search works
+            log.exception("saved search index %s could not be read, building it again from the database", self.path)
+            return None
+        return index
+
+    async def publish(self, record: dict[str, Any], version: int = 0) -> None:
+        """Index a solution approved or edited; ``version``: its row's `index_version` after the change."""
+        await self.ready()
+        async with self._writing:
+            self.index.add(record, version)  # replaces the record's earlier version
+        self.unsaved.set()
 
     async def unpublish(self, record_id: str) -> None:
-        (await self.ready()).drop(record_id)
+        await self.ready()
+        async with self._writing:
+            removed = self.index.remove(record_id) if self._index is not None else False
+        if removed:
+            self.unsaved.set()
+
+    async def save(self) -> None:
+        """Write the index to its file now (in a worker thread; changes wait meanwhile)."""
+        async with self._writing:
+            if self._index is None:
+                return
+            self.unsaved.clear()
+            try:
+                await asyncio.to_thread(self._index.save, self.path)
+            except OSError as exc:
+                log.warning("search index not saved to %s: %s", self.path, exc)
+
+    async def keep_saved(self, stopping: asyncio.Event) -> None:
+        """Save the index once changes have stopped coming for `save_delay` seconds (an import or a
+        moderator going through the queue changes it many times in a row), and at the end if it changed."""
+        while not stopping.is_set():
+            if not await _first(self.unsaved, stopping):
+                break
+            try:
+                await asyncio.wait_for(stopping.wait(), timeout=self.save_delay)
+            except TimeoutError:
+                pass
+            await self.save()
+        if self.unsaved.is_set():
+            await self.save()
+
+
+def _update(index: "SearchIndex", gone: list[str], records: list[tuple[dict[str, Any], int]]) -> None:
+    for record_id in gone:
+        index.remove(record_id)
+    for record, version in records:
+        index.add(record, version)
+
+
+async def _first(event: asyncio.Event, stopping: asyncio.Event) -> bool:
+    """Waits for `event` or `stopping`; True if `event` is set."""
+    waits = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(stopping.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    return event.is_set()
 
 
 @commands.background
 async def build_index_at_start(hub: Any) -> None:
-    """Build the search index once the bot is connected, so the first search need not wait."""
-    await hub.service(ArchiveIndex).ready(analyse=False)
+    """Open (or build) the search index once the bot is connected, so the first search need not wait; then
+    keep its file current."""
+    service = hub.service(ArchiveIndex)
+    await service.ready(analyse=False)
+    await service.keep_saved(hub.platform.stopping if hub.platform is not None else asyncio.Event())

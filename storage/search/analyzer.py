@@ -19,7 +19,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from basics.text import fold
 
@@ -217,7 +217,8 @@ class _Lemmatiser:
     → "bezdomny"); for Polish, stripping the ending (`_pl_stem`) is cheaper and safer."""
 
     def __init__(self) -> None:
-        self._lookup = self._rules = None
+        self._lookup: Any = None  # simplemma's strategies, made on the first look-up
+        self._rules: Any = None
         self.cache: Path | None = None
 
     def use_cache(self, folder: Path | None) -> None:
@@ -233,9 +234,11 @@ class _Lemmatiser:
             if self.cache is not None:
                 from .lemmas import DiskDictionaryFactory
 
-                factory = DiskDictionaryFactory(self.cache)
+                factory: Any = DiskDictionaryFactory(self.cache)
             else:
-                from simplemma.strategies.dictionaries import LOW_MEMORY_DICTIONARY_FACTORY as factory
+                from simplemma.strategies.dictionaries import LOW_MEMORY_DICTIONARY_FACTORY
+
+                factory = LOW_MEMORY_DICTIONARY_FACTORY
             self._rules = RulesStrategy()
             lookup = self._lookup = DictionaryLookupStrategy(factory)
         return lookup.get_lemma(token, lang) or self._rules.get_lemma(token, lang)
@@ -395,7 +398,7 @@ class Analyzer:
                 for first, entries in phrases.items()}
         return self._phrases
 
-    def concept_spans(self, keys: list[Iterable[str]]) -> list[tuple[int, int, str]]:
+    def concept_spans(self, keys: Sequence[Iterable[str]]) -> list[tuple[int, int, str]]:
         """(first, last+1, concept) for every lexicon phrase found in a sequence of key sets
         (one set per token: a query token has a Polish and an English reading)."""
         if not self._lexicon_source:

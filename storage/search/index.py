@@ -1,13 +1,16 @@
 """In-memory ranked index of the archive: BM25 over weighted fields, bilingual concepts,
 typo tolerance, taxonomy filters, "similar to", snippets.
 
-Built at bot start from the database and kept current with `add`/`remove`. Documents are
+Built from the database, or opened from the file `save` wrote (`load`: memory-mapped, seconds
+instead of minutes at 100 000 records), and kept current with `add`/`remove`. Documents are
 plain dicts in the archive.md record format; the index keeps none of them, only:
 
 * postings: term → doc numbers (``array('i')``) and field-weighted term frequencies
   (``array('H')``, in half units). Appending is O(1) and numpy reads them without a copy, so
   one structure serves both incremental updates and vectorised scoring (~6 bytes a posting);
-* per document: its weighted length, term ids (for "similar"), filter keys, and a rank prior;
+  an opened index reads the file's postings in place and appends to tails (`_Postings`);
+* per document: its weighted length, term ids (for "similar"), filter keys, a rank prior, and
+  the caller's version (what the archive had when it indexed it);
 * the vocabulary of surface forms (folded) → keys, which lets a query typed without
   diacritics ("dlugotrwale") reach the lemma its accented form has, and feeds typo tolerance.
 
@@ -19,6 +22,8 @@ readings (Polish lemma, English lemma, corrected spelling), each concept adds it
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import sys
@@ -26,12 +31,14 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from . import taxonomy
+from . import indexfile, taxonomy
 from .analyzer import LANGS, Analyzer, QueryToken, fold, guess_lang
+from .indexfile import IndexFileError
 from .translations import INDIRECT
 
 FIELD_WEIGHTS = {"title": 3.0, "meta": 1.5, "description": 1.5, "body": 1.0}
@@ -42,6 +49,8 @@ TRANSLATION_WEIGHT = 0.6
 FILTER_KINDS = ("group", "area", "stage", "type", "region", "country", "tag")
 
 assert array("i").itemsize == 4 and array("H").itemsize == 2
+_DOC_ARRAYS = ("_dl", "_alive", "_evidence", "_prior", "_version")  # numpy arrays by document number
+FILE_FORMAT = 1  # of `SearchIndex.save`'s file
 
 
 @cache
@@ -112,21 +121,24 @@ class SearchIndex:
         self._alive = np.zeros(1024, bool)
         self._evidence = np.zeros(1024, np.int8)
         self._prior = np.zeros(1024, np.float32)
-        self._doc_terms: list[array | None] = []
-        self._doc_filters: list[tuple[str, ...] | None] = []
+        self._version = np.zeros(1024, np.int64)  # the caller's version of each document (`add`)
+        self._doc_terms = _Ragged("i")  # term ids of each document
+        self._doc_filters = _Ragged("i")  # filter key ids of each document
         self._n_alive = 0
         self._len_sum = 0.0
         self._norm_cache: np.ndarray | None = None
         # terms
         self._tid: dict[str, int] = {}
         self._terms: list[str] = []
-        self._pdocs: list[array] = []
-        self._ptf: list[array] = []
+        self._post = _Postings()
+        self._fkeys: list[str] = []  # filter keys ("group:seniors") by id
+        self._fkey_id: dict[str, int] = {}
         self._fpost: dict[str, array] = {}
         # vocabulary: folded surface → (surface as written, keys)
         self._surface: dict[str, tuple[str, tuple[str, ...]]] = {}
-        self._buckets: dict[tuple[int, str], list[str]] = {}  # (length, first letter) → surfaces
-        self._seen: set[str] = set()  # lower-case tokens already learnt as surface forms
+        self._bucket_cache: dict[tuple[int, str], list[str]] | None = {}  # (length, first letter) → surfaces
+        self._seen_cache: set[str] | None = set()  # lower-case tokens already learnt as surface forms
+        self._seen_loader: Callable[[], Iterable[str]] | None = None  # of an index read from a file
         self._short_texts: dict[tuple[str, str], tuple] = {}
         self._opened = False  # the translations, on the first add
 
@@ -134,11 +146,32 @@ class SearchIndex:
     def __len__(self) -> int:
         return self._n_alive
 
+    @property
+    def _seen(self) -> set[str]:
+        if self._seen_cache is None:  # an index read from a file reads these when it is first added to
+            self._seen_cache = set(self._seen_loader() if self._seen_loader else ())
+            self._seen_loader = None
+        return self._seen_cache
+
+    @property
+    def _buckets(self) -> dict[tuple[int, str], list[str]]:
+        if self._bucket_cache is None:  # an index read from a file groups its vocabulary on the first typo
+            buckets: dict[tuple[int, str], list[str]] = {}
+            for folded in self._surface:
+                buckets.setdefault((len(folded), folded[:1]), []).append(folded)
+            self._bucket_cache = buckets
+        return self._bucket_cache
+
+    def versions(self) -> dict[str, int]:
+        """Each indexed document's id → the version it was added with."""
+        return {doc_id: int(version) for doc_id, version in zip(self._ids, self._version.tolist()) if doc_id is not None}
+
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self._num
 
-    def add(self, doc: Mapping[str, Any]) -> None:
-        """Index `doc` (an archive record); a document with the same id is replaced.
+    def add(self, doc: Mapping[str, Any], version: int = 0) -> None:
+        """Index `doc` (an archive record); a document with the same id is replaced. `version` is the
+        caller's (the archive's: when the record last changed), kept with it for `versions`.
 
         The first record also opens the translations (built on the first run after an install:
         seconds), as analysing it opens the lemma dictionaries: in the thread that builds the
@@ -152,46 +185,41 @@ class SearchIndex:
         num = len(self._ids)
         self._grow(num + 1)
         counts, length = self._count_terms(doc)
-        tids, pdocs, ptf = self._tid, self._pdocs, self._ptf
+        tids, append = self._tid, self._post.append
         for term, half_units in counts.items():
             tid = tids.get(term)
             if tid is None:
                 tid = self._new_term(term)
-            if half_units > 65535:
-                half_units = 65535
-            try:
-                pdocs[tid].append(num)
-                ptf[tid].append(half_units)
-            except BufferError:  # a numpy view of the posting is alive somewhere: copy it
-                self._pdocs[tid], self._ptf[tid] = array("i", pdocs[tid]), array("H", ptf[tid])
-                if len(pdocs[tid]) == len(ptf[tid]):
-                    pdocs[tid].append(num)
-                ptf[tid].append(half_units)
+            append(tid, num, half_units if half_units <= 65535 else 65535)
         doc_terms = array("i", [tids[term] for term in counts])
-        filters = tuple(sys.intern(key) for key in self._filter_keys(doc))
-        for key in filters:
-            posting = self._fpost.get(key)
-            if posting is None:
-                posting = self._fpost[key] = array("i")
-            posting.append(num)
+        filters = array("i")
+        for key in self._filter_keys(doc):
+            key_id = self._fkey_id.get(key)
+            if key_id is None:
+                key = sys.intern(key)
+                key_id = self._fkey_id[key] = len(self._fkeys)
+                self._fkeys.append(key)
+                self._fpost[key] = array("i")
+            self._fpost[self._fkeys[key_id]].append(num)
+            filters.append(key_id)
         self._ids.append(doc_id)
         self._num[doc_id] = num
         self._doc_terms.append(doc_terms)
         self._doc_filters.append(filters)
+        self._version[num] = version
         self._dl[num] = length
         self._alive[num] = True
         level = doc.get("evidence_level")
         self._evidence[num] = level if isinstance(level, int) and 0 <= level <= 5 else 0
-        self._prior[num] = self._evidence[num] + taxonomy.STAGE_ORDER.get(doc.get("stage"), 0) / 10
+        stage = doc.get("stage")
+        self._prior[num] = self._evidence[num] + (taxonomy.STAGE_ORDER.get(stage, 0) if isinstance(stage, str) else 0) / 10
         self._n_alive += 1
         self._len_sum += length
         self._norm_cache = None
 
     def _new_term(self, term: str) -> int:
-        tid = self._tid[term] = len(self._terms)
+        tid = self._tid[term] = self._post.new()
         self._terms.append(term)
-        self._pdocs.append(array("i"))
-        self._ptf.append(array("H"))
         return tid
 
     def add_many(self, docs: Iterable[Mapping[str, Any]]) -> None:
@@ -205,8 +233,6 @@ class SearchIndex:
             return False
         self._alive[num] = False
         self._ids[num] = None
-        self._doc_terms[num] = None
-        self._doc_filters[num] = None
         self._n_alive -= 1
         self._len_sum -= float(self._dl[num])
         self._norm_cache = None
@@ -219,7 +245,7 @@ class SearchIndex:
         if size <= len(self._dl):
             return
         new = max(size, 2 * len(self._dl))
-        for name in ("_dl", "_alive", "_evidence", "_prior"):
+        for name in _DOC_ARRAYS:
             old = getattr(self, name)
             grown = np.zeros(new, old.dtype)
             grown[: len(old)] = old
@@ -294,9 +320,10 @@ class SearchIndex:
         keys += analyzer.concepts(keys)
         result = tuple(Counter(keys).items()), n_words
         new = set(tokens)
-        new -= self._seen
+        seen = self._seen
+        new -= seen
         if new:
-            self._seen |= new
+            seen |= new
             for token in new:
                 if (key := analyzer.key(token, lang)) is not None:
                     self._learn_surface(token, key)
@@ -309,7 +336,8 @@ class SearchIndex:
         known = self._surface.get(folded)
         if known is None:
             self._surface[folded] = (word, (key,))
-            self._buckets.setdefault((len(folded), folded[:1]), []).append(folded)
+            if self._bucket_cache is not None:
+                self._bucket_cache.setdefault((len(folded), folded[:1]), []).append(folded)
         elif key not in known[1] and len(known[1]) < 3:
             self._surface[folded] = (known[0], known[1] + (key,))
 
@@ -344,22 +372,22 @@ class SearchIndex:
         alive = self._alive[:n]
         renumber = (np.cumsum(alive) - 1).astype(np.int32)
 
-        def squeeze(docs: array, tfs: array | None = None) -> tuple[array, array | None]:
-            d = np.frombuffer(docs, np.int32)
-            keep = alive[d]
-            new_docs = _to_array("i", renumber[d[keep]])
-            return new_docs, (_to_array("H", np.frombuffer(tfs, np.uint16)[keep]) if tfs is not None else None)
-
+        post = _Postings()
         for tid in range(len(self._terms)):
-            self._pdocs[tid], self._ptf[tid] = squeeze(self._pdocs[tid], self._ptf[tid])
-        self._fpost = {key: squeeze(docs)[0] for key, docs in self._fpost.items()}
+            d = self._post.docs(tid)
+            keep = alive[d]
+            post.new()
+            post._tails[tid] = (_to_array("i", renumber[d[keep]]), _to_array("H", self._post.tfs(tid)[keep]))
+        self._post = post
+        self._fpost = {key: _to_array("i", renumber[d[alive[d]]])
+                       for key, docs in self._fpost.items() for d in [np.frombuffer(docs, np.int32)]}
         keep = np.flatnonzero(alive)
         self._ids = [self._ids[i] for i in keep]
-        self._doc_terms = [self._doc_terms[i] for i in keep]
-        self._doc_filters = [self._doc_filters[i] for i in keep]
-        self._num = {doc_id: num for num, doc_id in enumerate(self._ids)}
+        self._doc_terms = self._doc_terms.subset(keep)
+        self._doc_filters = self._doc_filters.subset(keep)
+        self._num = {doc_id: num for num, doc_id in enumerate(self._ids) if doc_id is not None}
         size = max(1024, len(keep))
-        for name in ("_dl", "_alive", "_evidence", "_prior"):
+        for name in _DOC_ARRAYS:
             old = getattr(self, name)
             new = np.zeros(size, old.dtype)
             new[: len(keep)] = old[keep]
@@ -390,15 +418,16 @@ class SearchIndex:
         # Terms in more than a quarter of the archive say little about likeness and cost the
         # most to score: they are left out (unless the record has few others).
         common = max(50, self._n_alive // 4)
-        terms = [tid for tid in self._doc_terms[num] if len(self._pdocs[tid]) <= common]
+        doc_terms = self._doc_terms[num].tolist()
+        terms = [tid for tid in doc_terms if self._post.df(tid) <= common]
         if len(terms) < 5:
-            terms = list(self._doc_terms[num])
+            terms = doc_terms
         weight = {tid: self._tf(tid, num) * self._idf(tid) for tid in terms}
         top = sorted(weight, key=lambda tid: (-weight[tid], tid))[:20]
         heaviest = weight[top[0]] if top else 1.0
         units = [[(tid, 0.5 + 0.5 * weight[tid] / heaviest)] for tid in top]
         scores = self._score(units)
-        for key in self._doc_filters[num]:
+        for key in (self._fkeys[key_id] for key_id in self._doc_filters[num].tolist()):
             if key.startswith(("group:", "area:")):
                 docs = np.frombuffer(self._fpost[key], np.int32)
                 scores[docs] += 0.5 * math.log(1 + self._n_alive / max(1, len(docs)))
@@ -421,7 +450,7 @@ class SearchIndex:
             alts.append({tid: 1.0 for key in keys if (tid := self._live_tid(key)) is not None})
         spans = self.analyzer.concept_spans(key_sets)
         covered = {i for first, last, _ in spans for i in range(first, last)}
-        phrases: list[dict[int, float]] = []
+        phrases: list[tuple[range, dict[int, float]]] = []
         if self.translation_weight:
             phrases = self._translate(tokens, alts, covered)
         corrections: dict[str, str] = {}
@@ -440,7 +469,8 @@ class SearchIndex:
                             key_sets[i].add(key)
             if corrections:
                 spans = self.analyzer.concept_spans(key_sets)
-        pairs = [(list(unit.items()), range(i, i + 1)) for i, unit in enumerate(alts) if unit]
+        pairs: list[tuple[list[tuple[int, float]], Sequence[int]]] = [
+            (list(unit.items()), range(i, i + 1)) for i, unit in enumerate(alts) if unit]
         pairs += [(list(unit.items()), words) for words, unit in phrases if unit]
         concept_words: dict[str, list[int]] = {}  # each concept once, for all the words it spans
         for first, last, concept in spans:
@@ -476,7 +506,8 @@ class SearchIndex:
 
         skip = covered | {i for i, token in enumerate(tokens) if len(token.surface) > 1 and token.surface.isupper()}
         readings = [dict(token.readings) for token in tokens]
-        phrases, in_phrase = [], set()
+        phrases: list[tuple[range, dict[int, float]]] = []
+        in_phrase: set[int] = set()
         for length in (3, 2):
             for first in range(len(tokens) - length + 1):
                 words = range(first, first + length)
@@ -484,7 +515,7 @@ class SearchIndex:
                     continue
                 found: dict[int, float] = {}
                 for lang in LANGS:
-                    keys = [reading.get(lang) for reading in readings[first: first + length]]
+                    keys = [reading.get(lang) or "" for reading in readings[first: first + length]]
                     if all(keys) and (translated := dictionary.lookup(lang, " ".join(keys))):
                         terms(translated, found)
                         in_phrase.update(words)
@@ -501,7 +532,7 @@ class SearchIndex:
 
     def _live_tid(self, term: str) -> int | None:
         tid = self._tid.get(term)
-        return tid if tid is not None and len(self._pdocs[tid]) else None
+        return tid if tid is not None and self._post.df(tid) else None
 
     def _near(self, folded: str, max_distance: int, limit: int = 3) -> list[tuple[str, int]]:
         """Vocabulary words within `max_distance` edits (a swap of two neighbouring letters
@@ -528,13 +559,13 @@ class SearchIndex:
         return sorted((w, d) for w, d in found if d == best)[:limit]
 
     def _idf(self, tid: int) -> float:
-        df = len(self._pdocs[tid])
+        df = self._post.df(tid)
         return math.log(1 + (self._n_alive - df + 0.5) / (df + 0.5))
 
     def _tf(self, tid: int, num: int) -> float:
-        docs = np.frombuffer(self._pdocs[tid], np.int32)
+        docs = self._post.docs(tid)
         i = int(np.searchsorted(docs, num))
-        return self._ptf[tid][i] / 2 if i < len(docs) and docs[i] == num else 0.0
+        return int(self._post.tfs(tid)[i]) / 2 if i < len(docs) and docs[i] == num else 0.0
 
     def _norms(self) -> np.ndarray:
         # BM25's length normalisation for every document, cached until the index changes.
@@ -553,8 +584,8 @@ class SearchIndex:
         for unit in units:
             best = total if len(unit) == 1 else np.zeros(n, np.float32)
             for tid, weight in unit:
-                docs = np.frombuffer(self._pdocs[tid], np.int32)
-                tf = np.frombuffer(self._ptf[tid], np.uint16).astype(np.float32) * np.float32(0.5)
+                docs = self._post.docs(tid)
+                tf = self._post.tfs(tid).astype(np.float32) * np.float32(0.5)
                 part = np.float32(self._idf(tid) * weight) * tf * k1 / (tf + norms[docs])
                 if best is total:
                     total[docs] += part  # a posting lists each document once
@@ -614,7 +645,7 @@ class SearchIndex:
         for n, unit in enumerate(units):
             found = set()
             for tid, _ in unit:
-                docs = np.frombuffer(self._pdocs[tid], np.int32)
+                docs = self._post.docs(tid)
                 i = int(np.searchsorted(docs, num))
                 if i < len(docs) and docs[i] == num:
                     found.add(self._terms[tid])
@@ -641,7 +672,7 @@ class SearchIndex:
             suggestion.corrected_query = " ".join(words)
             suggestion.corrected_total = self.search(suggestion.corrected_query, filters, 0, 0).total
         for key in filters or {}:
-            rest = {k: v for k, v in filters.items() if k != key}
+            rest = {k: v for k, v in (filters or {}).items() if k != key}
             total = self.search(suggestion.corrected_query or query, rest, 0, 0).total
             if total:
                 suggestion.loosen.append((key, total))
@@ -725,12 +756,94 @@ class SearchIndex:
         adjacent ones merged into one run."""
         return _runs(text, self._found(text, lang, matched))
 
+    # -- a file --------------------------------------------------------------------------------
+    def signature(self) -> str:
+        """What the stored terms depend on: this code, simplemma's and Babel's data, the analyzer's switches
+        and lexicon, the field weights and the taxonomy labels. A file with another signature is not read."""
+        analyzer = self.analyzer
+        parts = [FILE_FORMAT, _code_digest(), analyzer.folding, analyzer.lemmas, analyzer.stopwords,
+                 _lexicon_digest(analyzer), sorted(self.field_weights.items()), self.taxonomy_labels]
+        return hashlib.sha1(json.dumps(parts, default=str).encode()).hexdigest()
+
+    def save(self, path: Path, meta: Mapping[str, Any] | None = None) -> None:
+        """Write the whole index to `path` (atomically), with the caller's JSON-able `meta`. Nothing may
+        change the index meanwhile; searching it may go on."""
+        n = len(self._ids)
+        post, docs, filters = self._post, self._doc_terms, self._doc_filters
+        fkeys = list(self._fkeys)
+        fpost = [np.frombuffer(self._fpost[key], np.int32) for key in fkeys]
+        arrays = {
+            "post_offsets": _offsets([post.df(t) for t in range(len(post))]),
+            "post_docs": indexfile.Array(np.int32, post.chunks("docs"), post.total()),
+            "post_tfs": indexfile.Array(np.uint16, post.chunks("tfs"), post.total()),
+            "doc_offsets": _offsets([len(docs[i]) for i in range(n)]),
+            "doc_terms": indexfile.Array(np.int32, docs.chunks(), docs.total()),
+            "filter_offsets": _offsets([len(filters[i]) for i in range(n)]),
+            "doc_filters": indexfile.Array(np.int32, filters.chunks(), filters.total()),
+            "fpost_offsets": _offsets([len(docs_) for docs_ in fpost]),
+            "fpost": indexfile.Array(np.int32, fpost, sum(len(docs_) for docs_ in fpost)),
+            **{name.lstrip("_"): getattr(self, name)[:n] for name in _DOC_ARRAYS},
+        }
+        sections = {"ids": self._ids, "terms": self._terms, "filter_keys": fkeys,
+                    "surface": [[folded, word, list(keys)] for folded, (word, keys) in self._surface.items()],
+                    "seen": sorted(self._seen)}
+        info = {"signature": self.signature(), "documents": self._n_alive, "length_sum": self._len_sum,
+                "caller": dict(meta or {})}
+        indexfile.write(Path(path), info, arrays, sections)
+
+    @classmethod
+    def load(cls, path: Path, analyzer: Analyzer | None = None, **settings: Any) -> tuple["SearchIndex", dict]:
+        """The index saved in `path` and the `meta` it was saved with; `analyzer` and `settings` as for a
+        new index (those the stored terms depend on must be the ones it was saved with: `signature`).
+        Its postings stay in the file (memory-mapped); documents added later get postings of their own.
+        Raises `IndexFileError` for a file that cannot be used."""
+        file = indexfile.IndexFile(Path(path))
+        index = cls(analyzer, **settings)
+        if file.meta.get("signature") != index.signature():
+            raise IndexFileError(f"{path}: written for another version of the search (or other settings)")
+        try:
+            ids, terms, fkeys = file.section("ids"), file.section("terms"), file.section("filter_keys")
+            n = len(ids)
+            index._post = _Postings(_checked(file, "post_offsets", len(terms), "post_docs"),
+                                    file.array("post_docs"), file.array("post_tfs"))
+            if len(file.array("post_tfs")) != len(file.array("post_docs")):
+                raise IndexFileError(f"{path}: damaged postings")
+            index._doc_terms = _Ragged("i", _checked(file, "doc_offsets", n, "doc_terms"), file.array("doc_terms"))
+            index._doc_filters = _Ragged("i", _checked(file, "filter_offsets", n, "doc_filters"),
+                                         file.array("doc_filters"))
+            fpost_offsets, fpost = _checked(file, "fpost_offsets", len(fkeys), "fpost"), file.array("fpost")
+            index._grow(n)
+            for name in _DOC_ARRAYS:
+                stored = file.array(name.lstrip("_"))
+                if len(stored) != n:
+                    raise IndexFileError(f"{path}: {name} has {len(stored)} documents, not {n}")
+                getattr(index, name)[:n] = stored
+            surface = file.section("surface")
+        except (KeyError, TypeError) as exc:
+            raise IndexFileError(f"{path}: damaged ({exc})") from None
+        index._ids = ids
+        index._num = {doc_id: num for num, doc_id in enumerate(ids) if doc_id is not None}
+        index._terms = terms
+        index._tid = {term: tid for tid, term in enumerate(terms)}
+        index._fkeys = [sys.intern(key) for key in fkeys]
+        index._fkey_id = {key: i for i, key in enumerate(index._fkeys)}
+        index._fpost = {key: _to_array("i", fpost[fpost_offsets[i]: fpost_offsets[i + 1]])
+                        for i, key in enumerate(index._fkeys)}
+        index._surface = {folded: (word, tuple(keys)) for folded, word, keys in surface}
+        index._bucket_cache = None  # grouped when a typo is first looked up
+        index._seen_cache, index._seen_loader = None, lambda: file.section("seen")  # read on the first add
+        index._n_alive = int(file.meta.get("documents", 0))
+        index._len_sum = float(file.meta.get("length_sum", 0.0))
+        if index._n_alive != len(index._num) or int(index._alive[:n].sum()) != index._n_alive:
+            raise IndexFileError(f"{path}: damaged (its documents do not add up)")
+        return index, dict(file.meta.get("caller") or {})
+
     # -- introspection -----------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
-        postings = sum(len(p) for p in self._pdocs)
+        postings = self._post.total()
         arrays = (postings * 6 + sum(len(p) * 4 for p in self._fpost.values())
-                  + sum(len(t) * 4 for t in self._doc_terms if t is not None)
-                  + sum(a.nbytes for a in (self._dl, self._alive, self._evidence, self._prior)))
+                  + self._doc_terms.total() * 4 + self._doc_filters.total() * 4
+                  + sum(getattr(self, name).nbytes for name in _DOC_ARRAYS))
         return {"documents": self._n_alive, "slots": len(self._ids), "terms": len(self._terms),
                 "postings": postings, "surface_forms": len(self._surface), "array_bytes": arrays}
 
@@ -792,6 +905,132 @@ def _to_array(typecode: str, values: np.ndarray) -> array:
     return out
 
 
+_EMPTY_I = np.zeros(0, np.int32)
+_EMPTY_H = np.zeros(0, np.uint16)
+
+
+class _Postings:
+    """Every term's posting list: document numbers (int32, ascending) and field-weighted frequencies in
+    half units (uint16).
+
+    An index read from a file keeps the file's postings where they are: two memory-mapped arrays sliced by
+    term (``offsets``), read from disk only for the terms a search asks for. Documents added afterwards go
+    to a tail of the term's own (``array``: appending is O(1), and numpy reads it without a copy), so an
+    added record copies nothing out of the file, however common its words: a file term with a tail is
+    read as its slice and its tail joined (document numbers only grow, so they stay in order). Every term
+    of an index built in memory, and every term made after, is all tail. `compact` makes a new one."""
+
+    def __init__(self, offsets: np.ndarray | None = None, docs: np.ndarray | None = None,
+                 tfs: np.ndarray | None = None) -> None:
+        self._offsets = offsets if offsets is not None else np.zeros(1, np.int64)
+        self._docs = docs if docs is not None else _EMPTY_I
+        self._tfs = tfs if tfs is not None else _EMPTY_H
+        self._base = len(self._offsets) - 1  # terms read from the file
+        self._tails: dict[int, tuple[array, array]] = {}
+        self._count = self._base
+
+    def __len__(self) -> int:
+        return self._count
+
+    def new(self) -> int:
+        tid = self._count
+        self._tails[tid] = (array("i"), array("H"))
+        self._count += 1
+        return tid
+
+    def _stored(self, tid: int, stored: np.ndarray) -> np.ndarray:
+        return stored[self._offsets[tid]: self._offsets[tid + 1]] if tid < self._base else stored[:0]
+
+    def docs(self, tid: int) -> np.ndarray:
+        return self._joined(tid, self._docs, 0, np.int32)
+
+    def tfs(self, tid: int) -> np.ndarray:
+        return self._joined(tid, self._tfs, 1, np.uint16)
+
+    def _joined(self, tid: int, stored: np.ndarray, part: int, dtype: Any) -> np.ndarray:
+        tail = self._tails.get(tid)
+        if tail is None:
+            return self._stored(tid, stored)
+        added = np.frombuffer(tail[part], dtype)
+        return np.concatenate((self._stored(tid, stored), added)) if tid < self._base else added
+
+    def df(self, tid: int) -> int:
+        tail = self._tails.get(tid)
+        stored = int(self._offsets[tid + 1] - self._offsets[tid]) if tid < self._base else 0
+        return stored + (len(tail[0]) if tail is not None else 0)
+
+    def append(self, tid: int, num: int, tf: int) -> None:
+        tail = self._tails.get(tid)
+        if tail is None:
+            tail = self._tails[tid] = (array("i"), array("H"))
+        docs, tfs = tail
+        try:
+            docs.append(num)
+            tfs.append(tf)
+        except BufferError:  # a numpy view of the posting is alive somewhere: copy it
+            docs, tfs = array("i", docs), array("H", tfs)
+            self._tails[tid] = (docs, tfs)
+            if len(docs) == len(tfs):
+                docs.append(num)
+            tfs.append(tf)
+
+    def chunks(self, kind: str) -> Iterator[np.ndarray]:
+        """Every term's documents (``kind`` "docs") or frequencies ("tfs") in term order, as a few large
+        slices of the file where its terms have no tail and the file's slice then the tail elsewhere."""
+        stored = self._docs if kind == "docs" else self._tfs
+        part, dtype = (0, np.int32) if kind == "docs" else (1, np.uint16)
+        start = 0  # the first file term not yet given
+        for tid in sorted(self._tails):
+            if tid < self._base:
+                yield stored[self._offsets[start]: self._offsets[tid + 1]]  # up to and with this term's slice
+                start = tid + 1
+            elif start < self._base:
+                yield stored[self._offsets[start]: self._offsets[self._base]]
+                start = self._base
+            yield np.frombuffer(self._tails[tid][part], dtype)
+        if start < self._base:
+            yield stored[self._offsets[start]: self._offsets[self._base]]
+
+    def total(self) -> int:
+        return int(self._offsets[-1]) + sum(len(docs) for docs, _ in self._tails.values())
+
+
+class _Ragged:
+    """A list of int32 rows (each document's term ids, its filter key ids): those read from a file as one
+    memory-mapped array sliced by ``offsets``, those added since as arrays of their own."""
+
+    def __init__(self, typecode: str, offsets: np.ndarray | None = None, values: np.ndarray | None = None) -> None:
+        self._typecode = typecode
+        self._offsets = offsets if offsets is not None else np.zeros(1, np.int64)
+        self._values = values if values is not None else _EMPTY_I
+        self._base = len(self._offsets) - 1
+        self._rows: list[array] = []
+
+    def __len__(self) -> int:
+        return self._base + len(self._rows)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if i < self._base:
+            return self._values[self._offsets[i]: self._offsets[i + 1]]
+        return np.frombuffer(self._rows[i - self._base], np.int32)
+
+    def append(self, row: array) -> None:
+        self._rows.append(row)
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        yield self._values[: self._offsets[-1]]
+        for row in self._rows:
+            yield np.frombuffer(row, np.int32)
+
+    def subset(self, keep: Iterable[int]) -> "_Ragged":
+        out = _Ragged(self._typecode)
+        out._rows = [_to_array(self._typecode, self[int(i)]) for i in keep]
+        return out
+
+    def total(self) -> int:
+        return int(self._offsets[-1]) + sum(len(row) for row in self._rows)
+
+
 @dataclass(frozen=True)
 class Marked:
     """Text as the search shows it, not yet in any markup: ``pieces`` of (text, matched) in order, whitespace
@@ -824,3 +1063,36 @@ def _marked(text: str, marks: list[tuple[int, int]], start: int, end: int) -> Ma
     if end > pos:
         pieces.append((_SPACES.sub(" ", text[pos:end]), False))
     return Marked(tuple(p for p in pieces if p[0]))
+
+
+def _offsets(lengths: Sequence[int]) -> np.ndarray:
+    out = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=out[1:])
+    return out
+
+
+def _checked(file: "indexfile.IndexFile", name: str, rows: int, values: str) -> np.ndarray:
+    """The offsets array `name` of `rows` rows into the array `values`, checked (so a slice is never wrong)."""
+    offsets = file.array(name)
+    if (len(offsets) != rows + 1 or (len(offsets) and offsets[0] != 0) or offsets[-1] != len(file.array(values))
+            or (rows and np.any(np.diff(offsets) < 0))):
+        raise IndexFileError(f"{file.path}: {name} is damaged")
+    return offsets
+
+
+@cache
+def _code_digest() -> str:
+    """The search's own code and the data it reads while indexing, for `SearchIndex.signature`."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha1()
+    here = Path(__file__).parent
+    for name in ("index.py", "analyzer.py", "taxonomy.py"):
+        digest.update((here / name).read_bytes())
+    for package in ("simplemma", "babel"):
+        digest.update(f"{package}={version(package)}".encode())
+    return digest.hexdigest()
+
+
+def _lexicon_digest(analyzer: Analyzer) -> str:
+    return hashlib.sha1(json.dumps(sorted(analyzer._lexicon_source.items())).encode()).hexdigest()

@@ -123,7 +123,8 @@ class DiskDictionary(Mapping[str, str]):
 
     def entries(self) -> Iterator[tuple[str, str]]:
         """Every (word form, lemma), in the stored order."""
-        where, after = "", ()
+        where = ""
+        after: tuple[str, ...] = ()
         while True:
             with self._lock:  # a page of blocks at a time: look-ups from other threads go on meanwhile
                 rows = self._db.execute(f"SELECT first, entries FROM block {where} ORDER BY first LIMIT 256",

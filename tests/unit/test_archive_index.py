@@ -27,3 +27,208 @@ async def test_dictionaries_open_in_a_worker_thread_once_and_not_for_an_empty_ar
         assert len(opened_on) == 1 and opened_on[0] != threading.main_thread().name
     finally:
         await hub.close()
+
+
+# ----- the saved index ------------------------------------------------------------------------------
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+
+from storage.archive import ArchiveRepository, import_records, record_of  # noqa: E402
+from storage.search import SearchIndex, load_starter_archive  # noqa: E402
+
+QUERIES = ["bezdomność", "seniorzy", "dlugotrwale bezrobotni", "homeless elderly", "plac zabaw", "volunter",
+           "housing first", "opieka wytchnieniowa"]
+
+
+async def make_hub(folder):
+    path = folder / "config.toml"
+    if not path.exists():
+        path.write_text('[matrix]\nuser_id = "@hub:localhost"\npassword = "p"\n'
+                        '[database]\nurl = "sqlite+aiosqlite:///data/hub.db"\n')
+    return await create_hub(parse_config(path.read_text(), path, env={}))
+
+
+async def approved_records(hub) -> list[dict]:
+    async with hub.sessions() as session:
+        return [record_of(row) for row in await ArchiveRepository(session).approved()]
+
+
+async def what_a_search_shows(hub) -> list:
+    """Each query's total and hits (id, score, matched words), as `!search` ranks them."""
+    service = await hub.service(archive_service.ArchiveIndex).ready()
+    pages = []
+    for query in QUERIES:
+        result = service.index.search(query, None, 0, 10)
+        pages.append((result.total, result.corrections, [(h.id, h.score, sorted(h.matched)) for h in result.hits]))
+    return pages
+
+
+def fresh_answers(records: list[dict]) -> list:
+    index = SearchIndex()
+    index.add_many(records)
+    pages = []
+    for query in QUERIES:
+        result = index.search(query, None, 0, 10)
+        pages.append((result.total, result.corrections, [(h.id, h.score, sorted(h.matched)) for h in result.hits]))
+    return pages
+
+
+async def test_the_next_start_opens_the_saved_index_and_catches_up_with_what_changed(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="commands.archive.service")
+    hub = await make_hub(tmp_path)
+    try:
+        async with hub.sessions() as session:
+            await import_records(session, "starter.json", json.dumps(load_starter_archive()[:30]), publish=True)
+            await session.commit()
+        service = hub.service(archive_service.ArchiveIndex)
+        await service.ready(analyse=False)
+        assert "no saved search index" in caplog.text and service.unsaved.is_set()
+        await service.save()
+        assert service.path.exists() and not service.unsaved.is_set()
+        before = await what_a_search_shows(hub)
+        # while the bot is stopped: one solution edited, one withdrawn, six more imported
+        async with hub.sessions() as session:
+            repository = ArchiveRepository(session)
+            edited = await repository.get(3)
+            record = record_of(edited)
+            record["title_en"] = "Playgrounds built by the neighbours themselves"
+            await repository.save(edited, record)
+            ArchiveRepository.decide(await repository.get(5), "deleted", "@mod:localhost")
+            await import_records(session, "more.json", json.dumps(load_starter_archive()[30:]), publish=True)
+            await session.commit()
+    finally:
+        await hub.close()
+
+    caplog.clear()
+    hub = await make_hub(tmp_path)
+    try:
+        service = hub.service(archive_service.ArchiveIndex)
+        await service.ready(analyse=False)
+        assert "opened from" in caplog.text and "7 changed and 1 withdrawn" in caplog.text
+        records = await approved_records(hub)
+        assert len(service.index) == len(records) == 35
+        shown = await what_a_search_shows(hub)
+        assert shown != before
+        # the same pages as an index built now from the database (scores and order included)
+        assert [(total, hits and hits[0][0]) for total, _, hits in shown] == \
+            [(total, hits and hits[0][0]) for total, _, hits in fresh_answers(records)]
+        assert sorted(service.index.versions()) == sorted(r["id"] for r in records)
+        assert service.index.search("playgrounds neighbours").hits[0].id == record["id"]
+    finally:
+        await hub.close()
+
+
+async def test_an_unchanged_archive_is_answered_from_the_file_exactly_as_when_built(tmp_path):
+    hub = await make_hub(tmp_path)
+    try:
+        async with hub.sessions() as session:
+            await import_records(session, "starter.json", json.dumps(load_starter_archive()), publish=True)
+            await session.commit()
+        await hub.service(archive_service.ArchiveIndex).ready(analyse=False)
+        await hub.service(archive_service.ArchiveIndex).save()
+    finally:
+        await hub.close()
+    hub = await make_hub(tmp_path)
+    try:
+        service = hub.service(archive_service.ArchiveIndex)
+        await service.ready(analyse=False)
+        assert not service.unsaved.is_set()  # nothing to catch up with: nothing to save
+        assert await what_a_search_shows(hub) == fresh_answers(await approved_records(hub))
+    finally:
+        await hub.close()
+
+
+async def test_a_damaged_file_is_logged_and_the_index_built_again(tmp_path, caplog):
+    hub = await make_hub(tmp_path)
+    try:
+        async with hub.sessions() as session:
+            await import_records(session, "starter.json", json.dumps(load_starter_archive()[:10]), publish=True)
+            await session.commit()
+        service = hub.service(archive_service.ArchiveIndex)
+        service.path.parent.mkdir(parents=True, exist_ok=True)
+        service.path.write_bytes(b"LHINDEX\n" + b"\xff" * 100)
+        await service.ready()
+        assert "saved search index not used" in caplog.text
+        assert await what_a_search_shows(hub) == fresh_answers(await approved_records(hub))
+        assert service.unsaved.is_set()  # and it will be saved whole again
+    finally:
+        await hub.close()
+
+
+async def test_changes_are_saved_in_the_background_after_a_quiet_moment_and_at_the_end(tmp_path):
+    hub = await make_hub(tmp_path)
+    try:
+        async with hub.sessions() as session:
+            await import_records(session, "starter.json", json.dumps(load_starter_archive()[:10]), publish=True)
+            await session.commit()
+        service = hub.service(archive_service.ArchiveIndex)
+        await service.ready()
+        stopping = asyncio.Event()
+        service.save_delay = 0.05
+        keeper = asyncio.create_task(service.keep_saved(stopping))
+        for _ in range(100):  # the start-up build is saved once it is quiet
+            await asyncio.sleep(0.05)
+            if service.path.exists() and not service.unsaved.is_set():
+                break
+        assert SearchIndex.load(service.path)[0].versions() == service.index.versions()
+        service.save_delay = 3600  # a change now is saved at the end, not before
+        record = dict(load_starter_archive()[20])
+        await service.publish(record, version=7)
+        await asyncio.sleep(0.1)
+        assert record["id"] not in SearchIndex.load(service.path)[0]
+        stopping.set()
+        await asyncio.wait_for(keeper, 10)
+        assert SearchIndex.load(service.path)[0].versions()[record["id"]] == 7
+    finally:
+        await hub.close()
+
+
+async def test_a_leader_gets_the_same_search_reply_after_a_restart(tmp_path, caplog):
+    from bot.console import ConsoleTransport
+
+    caplog.set_level(logging.INFO, logger="commands.archive.service")
+    commands_typed = ["!search bezdomność seniorzy", "!more", "!search dlugotrwale bezrobotni group:seniors",
+                      "!search volunter", "!similar 3"]
+    replies = []
+    for start in range(2):
+        hub = await make_hub(tmp_path)
+        try:
+            if start == 0:
+                async with hub.sessions() as session:
+                    await import_records(session, "starter.json", json.dumps(load_starter_archive()), publish=True)
+                    await session.commit()
+            console = ConsoleTransport(hub, "@leader:localhost")
+            replies.append([await console.handle(text) for text in commands_typed])
+            await hub.service(archive_service.ArchiveIndex).save()
+        finally:
+            await hub.close()
+    assert "opened from" in caplog.text  # the second start read the file
+    assert replies[0] == replies[1]
+    assert replies[1][0][0].startswith("Wyniki: 18 dla bezdomność seniorzy")
+
+
+async def test_a_file_of_another_format_version_is_logged_and_the_index_built_again(tmp_path, caplog, monkeypatch):
+    import storage.search.index as index_module
+
+    hub = await make_hub(tmp_path)
+    try:
+        async with hub.sessions() as session:
+            await import_records(session, "starter.json", json.dumps(load_starter_archive()[:10]), publish=True)
+            await session.commit()
+        await hub.service(archive_service.ArchiveIndex).ready(analyse=False)
+        await hub.service(archive_service.ArchiveIndex).save()
+    finally:
+        await hub.close()
+    monkeypatch.setattr(index_module, "FILE_FORMAT", index_module.FILE_FORMAT + 1)  # the next version of the bot
+    hub = await make_hub(tmp_path)
+    try:
+        service = hub.service(archive_service.ArchiveIndex)
+        await service.ready()
+        assert "saved search index not used" in caplog.text and "another version" in caplog.text
+        assert await what_a_search_shows(hub) == fresh_answers(await approved_records(hub))
+        await service.save()
+        assert SearchIndex.load(service.path)[0].versions() == service.index.versions()  # the new format
+    finally:
+        await hub.close()
