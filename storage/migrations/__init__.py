@@ -5,4 +5,4 @@ loading Alembic, that a database is up to date. After adding a migration, set it
 (tests/unit/test_migration_head.py fails until it matches).
 """
 
-HEAD_REVISION = "0008_solution_decisions"
+HEAD_REVISION = "0009_public_names"
