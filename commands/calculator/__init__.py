@@ -131,3 +131,5 @@ async def calc_sensitivity(ctx: Context, model: str) -> None:
         raise _calc_error(ctx, error) from None
     ctx.reply(text)
     ctx.reply_file(chart, f"tornado-{scenario.model_id or 'scenariusz'}.png", "image/png")
+
+from . import web  # noqa: E402,F401  (registers the page)
