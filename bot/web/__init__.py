@@ -31,6 +31,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 GZIP_MIN_BYTES = 512
+MAX_LINE = 64 * 1024  # bytes of a request line (aiohttp's default is 8 KiB)
 GZIP_TYPES = ("text/", "application/json", "image/svg+xml")
 GZIP_SUFFIX = "-gzip"  # the ETag of the gzipped form of a body (a strong ETag names one representation)
 
@@ -111,7 +112,8 @@ def make_app(hub: Hub, healthy: Callable[[], bool]) -> web.Application:
             response = error_page(hub, request, 500)
         return compress(request, response)
 
-    app = web.Application(middlewares=[pages_middleware])
+    # A long query string (a 10 000-character search) gets a page that says so, not the parser's bare 400.
+    app = web.Application(middlewares=[pages_middleware], handler_args={"max_line_size": MAX_LINE})
     app[PAGES_KEY] = pages
     app.on_response_prepare.append(protect)
 
@@ -143,7 +145,7 @@ def make_app(hub: Hub, healthy: Callable[[], bool]) -> web.Application:
         secure = request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
         for name, allowed, key in ((CONTRAST_COOKIE, CONTRASTS, "contrast"), (TEXT_COOKIE, TEXT_SIZES, "text")):
             value = request.query.get(key)
-            if value in allowed:
+            if value is not None and value in allowed:
                 response.set_cookie(name, value, max_age=COOKIE_AGE, path="/", httponly=True, samesite="Lax",
                                     secure=secure)
         return response
@@ -178,6 +180,5 @@ async def start_web(hub: Hub, healthy: Callable[[], bool]) -> web.AppRunner | No
     site = web.TCPSite(runner, cfg["host"], cfg["port"])
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else cfg["port"]
-    hub.http_port = port
     log.info("HTTP server on http://%s:%s (/healthz, /metrics, the public pages)", cfg["host"], port)
     return runner

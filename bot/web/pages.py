@@ -68,7 +68,7 @@ def negotiate(query_lang: str | None, accept_language: str | None, default: str)
     for position, part in enumerate((accept_language or "").split(",")[:32]):
         tag, _, params = part.strip().partition(";")
         quality = 1.0
-        match = re.search(r"q\s*=\s*([0-9.]+)", params)
+        match = re.search(r"q\s*=\s*([^\s;,]*)", params)
         if match:
             try:
                 quality = float(match.group(1))
@@ -170,9 +170,10 @@ class Page:
 
         if isinstance(value, str):
             try:
-                value = date.fromisoformat(value[:10])
+                day = date.fromisoformat(value[:10])
             except ValueError:
                 return value  # "2024", "spring 2023"
+            return format_date(day, fmt, locale=self.lang)
         return format_date(value, fmt, locale=self.lang)
 
     def other_lang(self, text_lang: str | None) -> str | None:
