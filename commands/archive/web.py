@@ -148,7 +148,9 @@ def _results_view(page: Page, service: ArchiveIndex, result: Any, words: str, fi
             "url": page.url(f"/solutions/{num}"),
             "stage": labels_of("stage", record.get("stage"), page.lang) if record.get("stage") else "",
             "evidence": record.get("evidence_level"),
-            "region": public_text(record.get("region") or _country(page, record.get("country"))),
+            "where": page.t("archive.web.meta.region", value=public_text(record["region"])) if record.get("region")
+            else page.t("archive.web.meta.country", value=_country(page, record["country"])) if record.get("country")
+            else "",
             "snippet": [{"label": part.label, "pieces": [(public_text(text), matched) for text, matched in part.pieces]}
                         for part in parts[:2]],
             "snippet_lang": page.other_lang(text_lang),
