@@ -282,6 +282,48 @@ def test_one_events_calendar_file(seeded):
                            headers={"If-None-Match": response.headers["ETag"]}).status == 304
 
 
+# ----- events and calculator --------------------------------------------------------------------
+
+def test_the_events_page_lists_the_confirmed_events_soonest_first_in_their_own_zones(seeded):
+    site, numbers = seeded.site, seeded.events
+    html = site.get("/events?lang=en").text
+    shown = Page(html)
+    words = shown.words
+    assert shown.h1 == "Events of the network"
+    assert words.index("Study visit to New York") < words.index("Housing First training")  # in 4 days, in 9
+    assert re.search(r"Study visit to New York When \w+ \d+ \w+ \d{4}, 09:00 , until 11:00 "
+                     r"\(time zone America/New_York\)", words), words
+    assert re.search(r"Housing First training When \w+ \d+ \w+ \d{4}, 10:00 , until 12:30 "
+                     r"\(time zone Europe/Warsaw\) Place Warsaw, Nowogrodzka 1", words), words
+    assert "Bring <strong>your</strong> questions." in html  # the organiser's Markdown
+    assert "Secret draft meeting" not in html
+    for key in ("warsaw", "newyork"):
+        assert f"/events/{numbers[key]}.ics" in shown.links
+        assert site.get(f"/events/{numbers[key]}.ics").headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert f"/events/{numbers['draft']}.ics" not in shown.links
+    polish = Page(site.get("/events?lang=pl").text)
+    assert polish.h1 == "Wydarzenia sieci" and "(strefa czasowa America/New_York)" in polish.words
+
+
+def test_the_calculator_page_shows_every_model_with_its_defaults_and_the_source_of_every_unit_cost(site):
+    from commands.calculator.models import MODELS
+
+    for lang in ("en", "pl"):
+        html = site.get(f"/calculator?lang={lang}").text
+        words = Page(html).words
+        sources = re.findall(r"<dt>(?:Source|Źródło)</dt><dd>(.*?)</dd>", html, re.DOTALL)
+        costs = [key for model in MODELS.values() for key in (*model.costs, *model.programme_costs)]
+        assert len(sources) == len(costs) and all(len(source.strip()) > 20 for source in sources)
+        for model in MODELS.values():
+            assert f"{model.name[lang]} ({model.id})" in words
+            for key in (*model.costs, *model.programme_costs, *model.start, *model.transitions):
+                assert f"({key})" in words, (model.id, key)
+    english = Page(site.get("/calculator?lang=en").text).words
+    assert "long-term unemployed — 20 people at the start (start.U)" in english
+    assert "Horizon 7 years (horizon) Discount rate 3.5% (discount_rate)" in english
+    assert "Kalkulator kosztów zaniechania" in Page(site.get("/calculator?lang=pl").text).h1
+
+
 # ----- nothing private ------------------------------------------------------------------------
 
 def _every_page(site: Site) -> dict[str, str]:
