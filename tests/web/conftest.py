@@ -11,7 +11,7 @@ import pytest
 
 from storage.archive import import_records
 from storage.search import STARTER_ARCHIVE
-from tests.web.site import ADMIN, Site
+from tests.web.site import ADMIN, SUMMARY, Site
 
 LEADER = "@ala:localhost"  # shares a solution (waiting for review) and an experience, unnamed
 NAMED = "@bea:localhost"  # signs her experiences "Beata Nowak"
@@ -19,6 +19,11 @@ XSS_TITLE = "<img src=x onerror=alert(1)>"
 PENDING_WORD = "Zyxwvutsrq"  # only the solution waiting for review has it
 PRIVATE_EMAIL = "repair.private@example.org"  # a contact whose author did not agree to show it
 PUBLIC_EMAIL = "fridge.public@example.org"  # ... and one who did
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in SUMMARY:
+        terminalreporter.write_line(line, yellow=line.startswith("SKIPPED"))
 
 
 @dataclass

@@ -18,6 +18,7 @@ from bot.synapse import free_port
 from bot.web import start_web
 
 ADMIN = "@admin:localhost"
+SUMMARY: list[str] = []  # lines for the end of the test run: where the screenshots are, why tests were skipped
 
 
 class Response:

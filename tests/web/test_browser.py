@@ -13,9 +13,10 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.web.conftest import PENDING_WORD, XSS_TITLE
+from tests.web.site import SUMMARY
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM = Path(os.environ.get("LEADERS_HUB_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("LEADERS_HUB_CHROMEDRIVER", "/usr/bin/chromedriver"))
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(os.environ.get("LEADERS_HUB_ARTIFACTS", ROOT / "test-artifacts")) / "web"
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -30,8 +31,10 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 def browser(tmp_path_factory):
     missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
     if missing:
-        pytest.skip(f"no browser for the page tests: {', '.join(missing)} missing (Debian's chromium and "
-                    "chromium-driver; ./test.sh installs them when run as root)")
+        reason = (f"no browser for the page tests: {', '.join(missing)} missing (Debian's chromium and "
+                  "chromium-driver; ./test.sh installs them when run as root)")
+        SUMMARY.append(f"SKIPPED: the browser tests of the pages — {reason}")  # said even without -rs
+        pytest.skip(reason)
     # Selenium is a test dependency (./test.sh installs it) and axe-core comes from the lock file (npm ci):
     # without them the tests fail rather than pass unseen.
     from selenium import webdriver
@@ -54,13 +57,14 @@ def browser(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def artifacts(request):
+def artifacts():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in (*ARTIFACTS.glob("*.png"), *ARTIFACTS.glob("*.pdf")):  # only this run's are left
+        old.unlink()
     yield ARTIFACTS
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     shots = sorted(ARTIFACTS.glob("*.png"))
-    if reporter is not None and shots:
-        reporter.write_line(f"Screenshots of the pages ({len(shots)}): {ARTIFACTS}")
+    if shots:
+        SUMMARY.append(f"Screenshots of the pages ({len(shots)}) and printouts: {ARTIFACTS}")
 
 
 def use_width(driver, width: str) -> None:
