@@ -282,6 +282,28 @@ def test_one_events_calendar_file(seeded):
                            headers={"If-None-Match": response.headers["ETag"]}).status == 304
 
 
+# ----- a solution ------------------------------------------------------------------------------
+
+def test_a_solution_page_shows_the_solution_in_full(seeded):
+    site = seeded.site
+    html = site.get(f"/solutions/{seeded.repair}?lang=en").text
+    shown = Page(html)
+    words = shown.words
+    assert shown.h1 == "Repair café in the library"
+    for heading, text in (("Problem", "broken things end up in the bin"),
+                          ("How it works", "volunteers repair them with residents every month"),
+                          ("Results", "about 30 things a month are saved from the bin")):
+        assert f"{heading} {text}" in words, heading
+    assert re.search(r"Stage tested .* Region mazowieckie", words) and "Cost PLN 2,400" in words, words
+    assert re.search(r"Stage history \w+ \d+, \d{4}: tested — shared in the network", words), words
+    assert '<a href="https://example.org/repair-cafe" rel="noopener noreferrer">' in html  # a source, linked
+    finland = Page(site.get("/solutions/19?lang=en").text)
+    assert "Evidence level 4/5 — an independent evaluation with costs, or a replication" in finland.words
+    assert "https://ysaatio.fi/en/" in finland.links
+    polish = Page(site.get("/solutions/19?lang=pl").text)
+    assert polish.lang == "pl" and "Siła dowodów 4/5" in polish.words
+
+
 # ----- events and calculator --------------------------------------------------------------------
 
 def test_the_events_page_lists_the_confirmed_events_soonest_first_in_their_own_zones(seeded):
