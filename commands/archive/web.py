@@ -360,11 +360,19 @@ def _solution_view(page: Page, number: int, record: dict[str, Any], experiences:
         "original": public_text(original) if original and original != title else None,
         "original_lang": page.other_lang(record.get("original_language")),
         "original_language": _language(page, record.get("original_language")),
-        "texts": [t for t in (_text(page, record, key) for key in TEXTS) if t],
+        "texts": [t for t in (_text(page, record, key) for key in TEXTS if key != "description" or not _derived(record))
+                  if t],
         "facts": facts, "tags": [public_text(t) for t in record.get("tags") or [] if isinstance(t, str)],
         "history": history, "sources": sources, "contact": contact, "experiences": shown_experiences,
         "similar": similar,
     }
+
+
+def _derived(record: dict[str, Any]) -> bool:
+    """The description is the problem and how it works run together (what ``!share`` makes when the leader
+    wrote no description): the page shows those two, not the same words twice."""
+    parts = [part for part in (record.get("problem"), record.get("how_it_works")) if part]
+    return bool(parts) and record.get("description") == " ".join(parts)
 
 
 def _note(page: Page, note: Any) -> str:

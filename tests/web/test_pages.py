@@ -290,6 +290,7 @@ def test_a_solution_page_shows_the_solution_in_full(seeded):
     shown = Page(html)
     words = shown.words
     assert shown.h1 == "Repair café in the library"
+    assert words.count("volunteers repair them") == 1  # not once more as a description made of the two
     for heading, text in (("Problem", "broken things end up in the bin"),
                           ("How it works", "volunteers repair them with residents every month"),
                           ("Results", "about 30 things a month are saved from the bin")):
