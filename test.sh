@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command for every test: installs everything into .venv (and, as root, the Debian
-# PostgreSQL server and Chromium the tests use when present), then runs the whole suite
-# against real Synapse, SQLite and PostgreSQL servers on 127.0.0.1.
+# PostgreSQL server, and Chromium with its chromedriver for the pages' browser tests), then runs
+# the whole suite against real Synapse, SQLite and PostgreSQL servers on 127.0.0.1.
 set -euo pipefail
 source "$(dirname "$0")/scripts/setup-env.sh" test
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${LEADERS_HUB_NO_APT:-}" ]; then
@@ -9,6 +9,11 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${LEADERS_H
     echo "Installing the PostgreSQL server (Debian) for the PostgreSQL tests …"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
       || echo "PostgreSQL could not be installed: its tests will be skipped."
+  fi
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "Installing Chromium and chromedriver (Debian) for the browser tests of the pages …"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+      || echo "Chromium could not be installed: the browser tests will be skipped."
   fi
 fi
 # The independent checkers (Element's Rust crypto, Thunderbird's ical.js, axe-core), from the lock file.

@@ -196,6 +196,8 @@ class CommandSet:
         self.background_jobs: list[Callable[..., Awaitable[None]]] = []
         # HTTP GET routes of the bot's web face: path → ``async fn(hub, request) -> Response``.
         self.routes: dict[str, Callable[..., Awaitable[Any]]] = {}
+        # The folder of the feature's page templates (Jinja2), named ``<feature>/<file>`` (bot.web.pages).
+        self.templates: Any = None
 
     def route(self, path: str) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
         def decorator(handler):

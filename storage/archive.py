@@ -24,7 +24,7 @@ from typing import Any, Iterable
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Experience, Solution, utcnow
+from storage.models import Experience, PublicName, Solution, utcnow
 from storage.search import check_record
 
 # Fields whose CSV cell is a ;-separated list.
@@ -295,6 +295,25 @@ class ArchiveRepository:
 
     def add_experience(self, number: int, author: str, text: str) -> None:
         self.session.add(Experience(solution_number=number, author=author, text=text))
+
+    async def public_names(self, user_ids: Iterable[str]) -> dict[str, str]:
+        """The names these leaders chose to be shown under on the public pages (those who chose one)."""
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(PublicName).where(PublicName.user_id.in_(ids)))
+        return {row.user_id: row.name for row in rows}
+
+    async def set_public_name(self, user_id: str, name: str | None) -> None:
+        """Opt in to being named on the public pages (``name``), or out again (None)."""
+        row = await self.session.get(PublicName, user_id)
+        if name is None:
+            if row is not None:
+                await self.session.delete(row)
+        elif row is None:
+            self.session.add(PublicName(user_id=user_id, name=name))
+        else:
+            row.name = name
 
 
 def record_of(row: Solution) -> dict[str, Any]:

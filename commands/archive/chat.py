@@ -14,7 +14,7 @@ from storage.search import FilterError, parse_query
 
 from . import commands
 from .forms import FIELDS_WORDS, RECOMMENDED, check_fields, parse_share, share_details, unknown_value, values_text
-from .render import find_solution, labels_of, language_mark, result_line, text_md, title_md, value_md
+from .render import find_solution, labels_of, language_mark, result_line, solution_url, text_md, title_md, value_md
 from .service import ArchiveIndex
 
 PAGE = 5
@@ -84,7 +84,8 @@ async def _show_page(ctx: Context, service: ArchiveIndex, query: str, filters: d
     for hit in result.hits:
         if hit.id in rows:
             number, record = rows[hit.id]
-            lines.append(result_line(ctx, number, record, md_snippet(service.index.snippet(record, hit.matched, ctx.lang))))
+            lines.append(result_line(ctx, number, record, md_snippet(service.index.snippet(record, hit.matched, ctx.lang)),
+                                     url=solution_url(ctx, number)))
     service.last[ctx.sender] = (query, filters, offset + PAGE)
     if offset + PAGE < result.total:
         lines += ["", ctx.t("archive.search.more", command=md_code(f"{ctx.prefix}more"))]
@@ -165,6 +166,9 @@ async def solution(ctx: Context, id: str) -> None:
     else:
         lines.append(ctx.t("archive.solution.no_experiences",
                            command=md_code(f"{ctx.prefix}experience {row.number} …")))
+    url = solution_url(ctx, row.number) if row.status == "approved" else None
+    if url:
+        lines += ["", ctx.t("archive.solution.web", url=f"<{url}>")]
     ctx.reply("\n".join(lines))
 
 
@@ -182,7 +186,8 @@ async def similar(ctx: Context, id: str) -> None:
     rows = await _published(ctx, [hit.id for hit in result.hits])
     for hit in result.hits:
         if hit.id in rows:
-            lines.append(result_line(ctx, *rows[hit.id]))
+            number, record = rows[hit.id]
+            lines.append(result_line(ctx, number, record, url=solution_url(ctx, number)))
     ctx.reply("\n".join(lines))
 
 

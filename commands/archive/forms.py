@@ -28,6 +28,8 @@ FIELDS = (
     ("sources", "Link", "Linki", "links", "źródło", "source"),
     ("tags", "Tags", "Tagi", "tag"),
     ("contact", "Contact", "Kontakt"),
+    # The author's consent to show the contact on the public pages (docs/archive.md): yes/tak, else never.
+    ("contact_public", "Public contact", "Kontakt publiczny", "contact public", "publiczny kontakt"),
 )
 SHARE_FIELDS = {re.sub(r"\s+", " ", fold(name)): key for key, *names in FIELDS for name in names}
 CODED = (("group", "target_groups"), ("area", "areas"), ("stage", "stage"))  # filter kind, record key
@@ -164,6 +166,8 @@ def field_value(key: str, value: str) -> Any:
             return {"note": value}
     if key == "contact":
         return {"email": value} if "@" in value and " " not in value else {"name": value}
+    if key == "contact_public":
+        return fold(value.strip()) in ("yes", "tak", "true", "y", "t", "1")
     if key == "country":
         return resolve("country", value)
     return value

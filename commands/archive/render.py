@@ -33,8 +33,19 @@ def text_md(ctx: Context, record: dict[str, Any], key: str) -> str:
     return md_escape(text) + language_mark(ctx, lang) if text else ""
 
 
-def result_line(ctx: Context, number: int, record: dict[str, Any], snippet: str | None = None) -> str:
+def solution_url(ctx: Context, number: int) -> str | None:
+    """The public page of a published solution, where ``[http] public_url`` is set (else None)."""
+    from bot.web.pages import public_page
+
+    return public_page(ctx.hub.config, f"/solutions/{number}", ctx.lang)
+
+
+def result_line(ctx: Context, number: int, record: dict[str, Any], snippet: str | None = None,
+                url: str | None = None) -> str:
+    """``url``: the solution's public page (``solution_url``), for published ones only."""
     title = title_md(ctx, record)
+    if url:
+        title = f"[{title}]({url})"
     meta = [m for m in (labels_of("stage", record.get("stage"), ctx.lang) if record.get("stage") else "",
                         md_escape(record.get("region") or record.get("country") or "")) if m]
     text = f"**#{number}** {title}" + (f" — {' · '.join(meta)}" if meta else "")

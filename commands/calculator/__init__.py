@@ -204,3 +204,6 @@ def render_comparison(rows, results, lang: str, t) -> str:
         lines.append(t(lang, "calculator.compare.better", id=a if difference > 0 else b,
                        difference=money(abs(difference), lang)))
     return "\n".join(lines)
+
+
+from . import web  # noqa: E402,F401  (registers the page)

@@ -25,7 +25,7 @@ from .form import ROOMS_ALL, ROOMS_THIS, build_announcement, parse_event_form
 from .ics import IcsEntry, event_calendar, event_uid, feed_calendar, feed_changed
 from .messages import CATALOGUE as FORM_CATALOGUE
 from .messages import EventError, field_label
-from .render import RSVP_KEYS, counts_line, describe, feed_urls, next_start, subscribe_line, when_text
+from .render import RSVP_KEYS, counts_line, describe, event_page, feed_urls, next_start, subscribe_line, when_text
 from .scheduler import EventScheduler, run_scheduler
 from .store import ANSWERS, EventStore, announcement_to_json, as_utc, draft_from_json, draft_to_json
 from .timeparse import get_zone
@@ -247,6 +247,9 @@ async def event_show(ctx: Context, number: int) -> None:
                       room_label=ctx.room_label)
     lines.append(ctx.t("events.show.status", value=ctx.t(f"events.status.{event.status}")))
     lines.append(counts_line(ctx.hub.translator, ctx.lang, rsvps))
+    page = event_page(feed_urls(ctx.hub.config["http"]["public_url"]), event.id, ctx.lang)
+    if page and event.status == "confirmed":
+        lines.append(ctx.t("events.web.line", url=f"<{page}>"))
     ctx.reply("\n".join(lines))
 
 

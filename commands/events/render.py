@@ -37,6 +37,13 @@ def feed_urls(public_url: str | None) -> tuple[str, str] | None:
     return "webcal://" + https.split("://", 1)[1], https
 
 
+def event_page(links: tuple[str, str] | None, event_id: int, lang: str) -> str | None:
+    """An event's place on the public events page (``/events#event-N``), beside the feed of ``links``."""
+    if links is None:
+        return None
+    return links[1].removesuffix("/events.ics") + f"/events?lang={lang}#event-{event_id}"
+
+
 def subscribe_line(t, lang: str, links: tuple[str, str] | None) -> list[str]:
     """One line with both links (none without ``public_url``). webcal:// is code, to copy: the HTML
     sanitisers of Matrix clients drop links with schemes other than http(s), mailto and a few more."""
@@ -90,6 +97,9 @@ def announcement_text(t, lang: str, event, draft: EventDraft, rsvps: dict[str, l
     lines = [t(lang, "events.post.announce", title=md_escape(draft.title), id=event.id) + late_mark, ""]
     lines += describe(t, lang, draft, draft.zone)
     lines += ["", counts_line(t, lang, rsvps), t(lang, "events.post.rsvp_hint", id=event.id)]
+    page = event_page(links, event.id, lang)
+    if page:
+        lines.append(t(lang, "events.web.line", url=f"<{page}>"))
     lines += subscribe_line(t, lang, links)
     return "\n".join(lines)
 

@@ -5,4 +5,4 @@ loading Alembic, that a database is up to date. After adding a migration, set it
 (tests/unit/test_migration_head.py fails until it matches).
 """
 
-HEAD_REVISION = "0009_room_settings"
+HEAD_REVISION = "0010_public_names"

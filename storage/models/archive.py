@@ -38,3 +38,13 @@ class Experience(Base):
     author: Mapped[str] = mapped_column(String(255))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PublicName(Base):
+    """The name a leader chose to sign their experiences with on the public pages (``!experience name``).
+    Only a leader who set one is named there; nobody is ever shown by their Matrix id."""
+
+    __tablename__ = "public_names"
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

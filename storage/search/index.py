@@ -87,6 +87,9 @@ class SearchResult:
     total: int                      # all matching documents, for "page 1 of N"
     hits: list[Hit]                 # the page asked for
     corrections: dict[str, str] = field(default_factory=dict)  # typed word → word searched
+    # Asked for with `facets`: kind → {value: how many documents of the search have it, all filters but
+    # that kind's applied}, so a count is what a reader gets when they choose that value instead.
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -140,6 +143,8 @@ class SearchIndex:
         self._seen_cache: set[str] | None = set()  # lower-case tokens already learnt as surface forms
         self._seen_loader: Callable[[], Iterable[str]] | None = None  # of an index read from a file
         self._short_texts: dict[tuple[str, str], tuple] = {}
+        self._region_shown: dict[str, str] = {}  # a region's filter value → how the first record wrote it
+        self._facet_keys: tuple[int, dict[str, list[str]]] = (-1, {})  # (len(_fpost) then, kind → keys)
         self._opened = False  # the translations, on the first add
 
     # -- building ----------------------------------------------------------------------------
@@ -350,7 +355,9 @@ class SearchIndex:
             if isinstance(doc.get(key), str):
                 yield f"{kind}:{doc[key]}"
         if isinstance(doc.get("region"), str) and doc["region"].strip():
-            yield f"region:{taxonomy.resolve('region', doc['region'])}"
+            value = taxonomy.resolve("region", doc["region"])
+            self._region_shown.setdefault(value, " ".join(doc["region"].split()))
+            yield f"region:{value}"
         if isinstance(doc.get("country"), str):
             yield f"country:{doc['country'].upper()}"
         tags = {form for tag in _as_list(doc.get("tags")) if isinstance(tag, str)
@@ -396,19 +403,62 @@ class SearchIndex:
 
     # -- searching ---------------------------------------------------------------------------
     def search(self, query: str, filters: Mapping[str, str | Sequence[str]] | None = None,
-               offset: int = 0, limit: int = 5) -> SearchResult:
+               offset: int = 0, limit: int = 5, facets: Sequence[str] = ()) -> SearchResult:
         """Ranked documents for `query` within `filters` ({key: value or values}; keys and
         values as a user types them: codes or labels in Polish or English). Values of one key
-        are alternatives, keys must all hold. Raises taxonomy.FilterError for an unknown one."""
+        are alternatives, keys must all hold. Raises taxonomy.FilterError for an unknown one.
+
+        `facets` (filter kinds: "area", "group", "stage", "region"…) asks for the counts of each
+        value among the results (`SearchResult.facets`); with them, a query without words lists
+        the documents of the filters, or all of them, the best documented first."""
         offset, limit = max(0, offset), max(0, limit)
         mask = self._filter_mask(filters)
         tokens = self.analyzer.query(query)
         if not tokens:
-            return self._browse(mask, offset, limit) if filters else SearchResult(0, [])
-        units, owners, corrections = self._units(tokens)
-        scores = self._score(units)
-        scores[~mask] = 0
-        return self._page(scores, units, offset, limit, corrections, owners)
+            result = self._browse(mask, offset, limit) if filters or facets else SearchResult(0, [])
+            matched = None
+        else:
+            units, owners, corrections = self._units(tokens)
+            scores = self._score(units)
+            matched = scores > 0
+            scores[~mask] = 0
+            result = self._page(scores, units, offset, limit, corrections, owners)
+        if facets:
+            result.facets = self._facets(matched, filters, facets)
+        return result
+
+    def _facets(self, matched: np.ndarray | None, filters: Mapping[str, str | Sequence[str]] | None,
+                kinds: Sequence[str]) -> dict[str, dict[str, int]]:
+        """For each kind, how many documents that match the words and every filter but that kind's have each
+        value (values no such document has are left out)."""
+        n = len(self._ids)
+        words = self._alive[:n] if matched is None else matched[:n]
+        size, keys = self._facet_keys
+        if size != len(self._fpost):  # a new value since the last time: list the keys again
+            keys = {}
+            for key in self._fpost:
+                kind, _, _ = key.partition(":")
+                keys.setdefault(kind, []).append(key)
+            self._facet_keys = (len(self._fpost), keys)
+        out: dict[str, dict[str, int]] = {}
+        for kind in kinds:
+            others = {k: v for k, v in (filters or {}).items() if (taxonomy.filter_key(k) or k) != kind}
+            within = words & self._filter_mask(others)
+            counts = {}
+            for key in keys.get(kind, ()):
+                count = int(np.count_nonzero(within[np.frombuffer(self._fpost[key], np.int32)]))
+                if count:
+                    counts[key.partition(":")[2]] = count
+            out[kind] = counts
+        return out
+
+    def knows_region(self, value: str) -> bool:
+        """Whether a record was ever indexed with this region (a filter value, as `resolve` gives it)."""
+        return value in self._region_shown
+
+    def region_shown(self, value: str) -> str:
+        """A region's filter value as records write it (``mazowieckie``, ``Uusimaa``)."""
+        return self._region_shown.get(value, value)
 
     def similar(self, doc_id: str, limit: int = 5, offset: int = 0,
                 filters: Mapping[str, str | Sequence[str]] | None = None) -> SearchResult:

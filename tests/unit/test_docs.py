@@ -30,8 +30,21 @@ def test_nothing_points_outside_the_repository(document):
             continue
         assert (document.parent / target.split("#")[0]).resolve().is_relative_to(ROOT), target
         assert (document.parent / target.split("#")[0]).exists(), target
-    for name in re.findall(r"`((?:docs|storage|bench|commands|bot)/[\w./-]+)`", text):
+    for name in re.findall(r"`((?:docs|storage|bench|commands|bot|tests|scripts)/[\w./-]+)`", text):
         assert (ROOT / name).exists(), name
+
+
+def test_the_readme_lists_the_pages_the_server_has():
+    """The table of the public pages: each path one the bot serves, and each page route in the table."""
+    from bot.compose import features
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## The public pages"):]
+    section = section[:section.index("\n#")]
+    listed = re.findall(r"^\| `(/[^`]*)` \|", section, re.MULTILINE)
+    routes = {path for feature in features() for path in feature.routes}
+    shown = {re.sub(r"\{\w+[^}]*\}", "N", path) for path in routes}  # /solutions/{ref} → /solutions/N
+    assert set(listed) == shown, (listed, sorted(routes))
 
 
 def _readme_examples() -> list[str]:
