@@ -34,4 +34,6 @@ fi
 # The layering (pyproject.toml [tool.importlinter]): storage imports nothing above it, no feature imports another,
 # only the Matrix platform imports nio, one composition root.
 .venv/bin/lint-imports --no-cache >/dev/null || { .venv/bin/lint-imports --no-cache; exit 1; }
+# Types (pyproject.toml [tool.mypy]): basics/, bot/ and storage/ are clean and stay so.
+.venv/bin/mypy --no-error-summary >/dev/null 2>&1 || { .venv/bin/mypy; exit 1; }
 exec .venv/bin/python -m pytest "$@"
