@@ -7,7 +7,7 @@ from bot.args import fold
 from bot.context import Context
 from bot.errors import CommandError
 from bot.reply import md_code, md_escape
-from bot.router import Arg, Role
+from bot.router import OptionalRest, Role
 from bot.web.pages import MATRIX_ID, add_messages
 from storage.archive import ArchiveRepository
 
@@ -49,9 +49,8 @@ def _commands(ctx: Context) -> tuple[str, str]:
     return md_code(f"{ctx.prefix}experience name off"), md_code(f"{ctx.prefix}experience name Ala Nowak")
 
 
-@experience.sub("name", aliases=("podpis", "imie", "imię"), role=Role.LEADER,
-                args=[Arg("name", optional=True, rest=True)])
-async def experience_name(ctx: Context, name: str | None) -> None:
+@experience.sub("name", aliases=("podpis", "imie", "imię"), role=Role.LEADER)
+async def experience_name(ctx: Context, name: OptionalRest = None) -> None:
     repo = ArchiveRepository(ctx.session)
     off, example = _commands(ctx)
     if name is None or not name.strip():

@@ -96,7 +96,6 @@ def read_page_number(page: Page) -> int:
     return number
 
 
-@commands.route("/")
 async def _published(hub: Any, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
     """The approved solutions of these record ids, as (#, record), read for the page that shows them (the
     index keeps no records; one withdrawn since it was indexed is not among them)."""
@@ -107,6 +106,7 @@ async def _published(hub: Any, ids: list[str]) -> dict[str, tuple[int, dict[str,
                 for row in await ArchiveRepository(session).by_record_ids(ids)}
 
 
+@commands.route("/")
 async def search_page(hub: Any, request: web.Request) -> web.Response:
     page = Page.of(hub, request)
     service = await hub.service(ArchiveIndex).ready()
