@@ -170,12 +170,16 @@ def reply_text(event: dict[str, Any]) -> str:
 
 
 class BotProcess:
-    """``leaders-hub run`` as a real process, so tests can kill -9 it."""
+    """``leaders-hub run`` as a real process, so tests can kill -9 it.
+
+    ``database``: its ``[database] url`` (the tests give each bot a new one on their backend,
+    ``tests.backends``); by default ``hub.db`` in ``workdir``."""
 
     def __init__(self, workdir: Path, homeserver: Homeserver, rooms: list[str], admins: list[str] = (),
                  password: str | None = PASSWORD, catch_up_seconds: int = 600, extra: str = "",
-                 user_id: str = "@hub:localhost", matrix: str = ""):
+                 user_id: str = "@hub:localhost", matrix: str = "", database: str | None = None):
         self.workdir = workdir
+        self.db_url = database or "sqlite+aiosqlite:///hub.db"
         workdir.mkdir(parents=True, exist_ok=True)
         self.http_port = free_port()
         self.config_path = workdir / "config.toml"
@@ -201,7 +205,7 @@ class BotProcess:
             f"catch_up_seconds = {catch_up_seconds}",
             'language = "en"',
             "[database]",
-            'url = "sqlite+aiosqlite:///hub.db"',
+            f"url = {json.dumps(self.db_url)}",
             "[http]",
             f"port = {self.http_port}",
             "[logging]",
