@@ -17,11 +17,18 @@ def pytest_addoption(parser):
                           f"${backends.ENV}, else both)")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "one_backend(why): uses a database but tests nothing of it (what it tests "
+                            "lives elsewhere, e.g. in the Matrix store): runs on the first selected backend only")
+
+
 def pytest_generate_tests(metafunc):
     """Every test that uses a database runs once per backend (grouped by module, so a module's own
-    servers start once)."""
+    servers start once), except those marked ``one_backend``."""
     if "backend" in metafunc.fixturenames:
         names = backends.selected(metafunc.config.getoption("backend"))
+        if metafunc.definition.get_closest_marker("one_backend"):
+            names = names[:1]
         metafunc.parametrize("backend", names, indirect=True, scope="module")
 
 

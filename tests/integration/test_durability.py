@@ -94,6 +94,7 @@ async def test_kill_9_while_leaders_send_every_command_answered_exactly_once(hom
     bot.stop()
 
 
+@pytest.mark.one_backend("encryption: the keys are in the Matrix store")
 async def test_end_to_end_encrypted_room(homeserver, members, unique, tmp_path, empty_db_url):
     bot_id, _owner, leader, room = await _room(homeserver, members, unique, encrypted=True)
     bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room], user_id=bot_id).start()
@@ -119,6 +120,7 @@ async def test_end_to_end_encrypted_room(homeserver, members, unique, tmp_path, 
     bot.stop()
 
 
+@pytest.mark.one_backend("encryption: the keys are in the Matrix store")
 async def test_a_command_whose_key_comes_late_is_still_answered(homeserver, members, unique, tmp_path, empty_db_url):
     """The room key reaches the bot only after the encrypted command (and after its notice): the command is
     answered then, in reply to it."""
@@ -160,6 +162,7 @@ async def _owner_invite(owner: Member, room: str, member: Member) -> None:
     await member.join(room)
 
 
+@pytest.mark.one_backend("invites: decided by the config and the room")
 async def test_invites_only_from_admins_and_admin_direct_chats(homeserver, members, unique, tmp_path, empty_db_url):
     bot_id, _owner, leader, room = await _room(homeserver, members, unique)
     admin = await members(unique("admin"))
@@ -191,6 +194,7 @@ def strict_homeserver(tmp_path_factory):
     hs.stop()
 
 
+@pytest.mark.one_backend("the homeserver's rate limits")
 async def test_rate_limits_are_waited_out_and_no_reply_dropped(strict_homeserver, unique, tmp_path, empty_db_url):
     hs = strict_homeserver
     bot_id = hs.register(unique("hub"), PASSWORD)
@@ -214,6 +218,7 @@ async def test_rate_limits_are_waited_out_and_no_reply_dropped(strict_homeserver
         await leader.close()
 
 
+@pytest.mark.one_backend("the homeserver going away")
 async def test_reconnects_after_the_homeserver_comes_back(strict_homeserver, unique, tmp_path, empty_db_url):
     hs = strict_homeserver
     bot_id = hs.register(unique("hub"), PASSWORD)

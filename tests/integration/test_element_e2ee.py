@@ -23,7 +23,9 @@ from storage.search import STARTER_ARCHIVE
 from tests.element import ElementClient, node_ready
 from tests.harness import PASSWORD, BotProcess
 
-pytestmark = [pytest.mark.synapse, pytest.mark.skipif(node_ready() is not None, reason=str(node_ready()))]
+# The bot's keys and sessions live in its Matrix store (store_path), not in the database.
+pytestmark = [pytest.mark.synapse, pytest.mark.skipif(node_ready() is not None, reason=str(node_ready())),
+              pytest.mark.one_backend("encryption: the keys are in the Matrix store, not the database")]
 
 
 @pytest.fixture
