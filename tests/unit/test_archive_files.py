@@ -138,3 +138,26 @@ def test_a_bad_moderation_state_is_refused():
     assert [str(p) for p in problems] == [
         "record 1: moderation.status: expected one of pending, approved, rejected",
         "record 2: moderation: expected an object"]
+
+
+async def test_an_id_longer_than_its_column_is_a_problem_of_the_file_on_every_backend(db_url):
+    """PostgreSQL refuses a value longer than its column where SQLite would keep it: the import says so, the
+    same on both, instead of failing in the database."""
+    from storage import db
+    from storage.archive import import_records
+
+    base = {"title_original": "Klub", "description": "Klub sąsiedzki dla seniorów.", "areas": ["loneliness"]}
+    records = [{"id": "x" * 256, **base}, {"id": "by-long", **base, "moderation": {"status": "pending",
+                                                                                  "author": "@" + "a" * 255}},
+               {"id": "y" * 255, **base}]
+    engine = db.make_engine(db_url)
+    try:
+        async with db.make_sessionmaker(engine)() as session:
+            with pytest.raises(ImportError_) as refused:
+                await import_records(session, "in.json", json.dumps(records))
+            assert [f"{p.position}: {p.reason}" for p in refused.value.problems] == [
+                "1: id: at most 255 characters", "2: moderation.author: at most 255 characters"]
+            assert (await import_records(session, "in.json", json.dumps(records), skip_invalid=True))[0] == 1
+            await session.commit()
+    finally:
+        await engine.dispose()
