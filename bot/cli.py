@@ -211,13 +211,18 @@ def _counts_table(rows: dict[str, int], other: dict[str, int] | None = None) -> 
 
 
 def _run_db(command: str, work) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from storage.backup import BackupError
 
     try:
         return asyncio.run(work())
     except BackupError as exc:
         print(f"leaders-hub db {command}: {exc}", file=sys.stderr)
-        return 1
+    except (OSError, SQLAlchemyError) as exc:  # a server that is not there, a file that cannot be written
+        print(f"leaders-hub db {command}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+              file=sys.stderr)
+    return 1
 
 
 def cmd_db_backup(args) -> int:

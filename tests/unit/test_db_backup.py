@@ -229,3 +229,7 @@ async def test_copy_moves_a_hub_from_sqlite_to_postgresql_with_nothing_lost(tmp_
     assert missing.returncode == 1
     assert missing.stderr.strip() == f"leaders-hub db copy: there is no database at {tmp_path / 'nope.db'}"
     assert not (tmp_path / "nope.db").exists()
+    down = cli("db", "copy", "--from", source_url, "--to", "postgresql+asyncpg://hub:secret@127.0.0.1:1/hub",
+               cwd=tmp_path)
+    assert down.returncode == 1 and "Traceback" not in down.stderr and "secret" not in down.stderr
+    assert down.stderr.startswith("leaders-hub db copy: ConnectionRefusedError: ") and down.stderr.count("\n") == 1
