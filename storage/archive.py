@@ -264,7 +264,8 @@ class ArchiveRepository:
         return found
 
     async def approved(self) -> list[Solution]:
-        return list(await self.session.scalars(select(Solution).where(Solution.status == "approved")))
+        return list(await self.session.scalars(select(Solution).where(Solution.status == "approved")
+                                               .order_by(Solution.number)))  # the same on both backends
 
     async def queue(self) -> list[Solution]:
         return list(await self.session.scalars(select(Solution).where(Solution.status == "pending")

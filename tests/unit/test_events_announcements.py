@@ -247,3 +247,17 @@ async def test_the_html_of_a_markdown_description(make_hub):
         draft = draft_from_json((await session.get(HubEvent, 1)).data)
     _plain, html = render_markdown("\n".join(describe(hub.translator, "en", draft, "Europe/Warsaw")))
     assert "<strong>Bold</strong> &lt;i&gt;x&lt;/i&gt;" in html and "<i>" not in html
+
+
+async def test_events_at_the_same_time_are_listed_in_the_order_they_were_added(make_hub):
+    """On PostgreSQL a row that is updated moves in the table, so without an order the list would follow the
+    order of confirmation there and of creation on SQLite."""
+    hub = await make_hub()
+    start = _start()
+    for title in ("Alpha", "Beta"):
+        assert "event" in (await hub.platform.handle(f"!event add Title: {title}\nStart: {start}"))[0].lower()
+    await hub.platform.handle("!event confirm 2")
+    await hub.platform.handle("!event confirm 1")
+    listed = (await hub.platform.handle("!events"))[0]
+    assert "Alpha" in listed and "Beta" in listed
+    assert listed.index("Alpha") < listed.index("Beta"), listed
