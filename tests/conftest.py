@@ -24,12 +24,26 @@ def pytest_configure(config):
 
 def pytest_generate_tests(metafunc):
     """Every test that uses a database runs once per backend (grouped by module, so a module's own
-    servers start once), except those marked ``one_backend``."""
+    servers start once), except those marked ``one_backend`` (see below)."""
     if "backend" in metafunc.fixturenames:
         names = backends.selected(metafunc.config.getoption("backend"))
-        if metafunc.definition.get_closest_marker("one_backend"):
-            names = names[:1]
         metafunc.parametrize("backend", names, indirect=True, scope="module")
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test (or one parameter of it, ``pytest.param(…, marks=one_backend(…))``) marked ``one_backend`` keeps
+    only its run on the first selected backend; the others are deselected (counted in the summary)."""
+    first = backends.selected(config.getoption("backend"))[0]
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None) and item.callspec.params
+        if params and params.get("backend", first) != first and item.get_closest_marker("one_backend"):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
