@@ -92,7 +92,7 @@ async def main(args: argparse.Namespace) -> None:
         for name, url in urls.items():
             bot_id = await asyncio.to_thread(hs.register, f"hub{name}", PASSWORD)
             room = await member.create_room(f"bench {name}", invite=[bot_id])
-            bots[name] = BotProcess(work / name, hs, rooms=[room], user_id=bot_id, database_url=url,
+            bots[name] = BotProcess(work / name, hs, rooms=[room], user_id=bot_id, database=url,
                                     matrix="encryption = false")
             bots[name].room = room  # type: ignore[attr-defined]
             # The archive first (the CLI migrates the database), then the bot.

@@ -191,6 +191,126 @@ def cmd_db_upgrade(args) -> int:
     return 0
 
 
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _no_sqlite_file(url: str) -> str | None:
+    """Why a database to read is not there: a SQLite URL whose file does not exist (opening it would make one)."""
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and ":memory:" not in url and not Path(url[len(prefix):]).exists():
+        return f"there is no database at {url[len(prefix):]}"
+    return None
+
+
+def _counts_table(rows: dict[str, int], other: dict[str, int] | None = None) -> list[str]:
+    width = max([len(name) for name in rows] + [5])
+    if other is None:
+        return [f"  {name:<{width}} {count:>9}" for name, count in rows.items()]
+    lines = [f"  {'table':<{width}} {'from':>9} {'to':>9}"]
+    for name in dict.fromkeys([*rows, *other]):
+        lines.append(f"  {name:<{width}} {rows.get(name, 0):>9} {other.get(name, 0):>9}"
+                     + ("" if rows.get(name, 0) == other.get(name, 0) else "   ← differs"))
+    return lines
+
+
+def _run_db(command: str, work) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.backup import BackupError
+
+    try:
+        return asyncio.run(work())
+    except BackupError as exc:
+        print(f"leaders-hub db {command}: {exc}", file=sys.stderr)
+    except (OSError, SQLAlchemyError) as exc:  # a server that is not there, a file that cannot be written
+        print(f"leaders-hub db {command}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+              file=sys.stderr)
+    return 1
+
+
+def cmd_db_backup(args) -> int:
+    config = _load(args)
+    setup_logging(config, "WARNING")
+    url, path = sqlite_url_resolved(config), Path(args.file)
+
+    async def main() -> int:
+        from storage import backup, db
+
+        missing = _no_sqlite_file(url)
+        if missing:
+            raise backup.BackupError(missing)
+        engine = db.make_engine(url)
+        try:
+            report = await backup.backup(engine, path)
+        finally:
+            await engine.dispose()
+        print("\n".join(_counts_table(report.rows)))
+        print(f"Backed up {report.total} row(s) of {len(report.rows)} table(s) at revision {report.revision} "
+              f"to {path}.")
+        return 0
+
+    return _run_db("backup", main)
+
+
+def cmd_db_restore(args) -> int:
+    config = _load(args)
+    setup_logging(config, None if args.verbose else "WARNING")
+    url, path = sqlite_url_resolved(config), Path(args.file)
+
+    async def main() -> int:
+        from storage import backup, db
+
+        if not path.exists():
+            raise backup.BackupError(f"there is no file {path}")
+        engine = db.make_engine(url)
+        try:
+            report = await backup.restore(engine, path, force=args.force)
+        finally:
+            await engine.dispose()
+        print("\n".join(_counts_table(report.rows)))
+        print(f"Restored {report.total} row(s) of {len(report.rows)} table(s) from {path} (taken at revision "
+              f"{report.revision}; the database is now at revision {report.migrated_to}).")
+        return 0
+
+    return _run_db("restore", main)
+
+
+def cmd_db_copy(args) -> int:
+    setup_logging(None, None if args.verbose else "WARNING")
+
+    async def main() -> int:
+        from storage import backup, db
+
+        missing = _no_sqlite_file(args.source)
+        if missing:
+            raise backup.BackupError(missing)
+        prefix = "sqlite+aiosqlite:///"
+        if args.target.startswith(prefix):
+            Path(args.target[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+        source, target = db.make_engine(args.source), db.make_engine(args.target)
+        try:
+            report, counted = await backup.copy(source, target, force=args.force)
+        finally:
+            await source.dispose()
+            await target.dispose()
+        print("\n".join(_counts_table(report.rows, counted)))
+        differ = [name for name in dict.fromkeys([*report.rows, *counted])
+                  if report.rows.get(name, 0) != counted.get(name, 0)]
+        where = f"from {_shown(args.source)} to {_shown(args.target)}"
+        if differ:
+            print(f"Copied {where}, but the rows of {', '.join(differ)} differ: check the target before using "
+                  "it.", file=sys.stderr)
+            return 1
+        print(f"Copied {report.total} row(s) of {len(report.rows)} table(s) {where} (revision {report.revision}; "
+              f"the target is now at revision {report.migrated_to}); every table's rows match.")
+        return 0
+
+    return _run_db("copy", main)
+
+
 def cmd_demo(args) -> int:
     from bot.compose import matrix_tools
 
@@ -266,6 +386,25 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = with_config(dbsub.add_parser("upgrade", help="apply database migrations"))
     upgrade.add_argument("-v", "--verbose", action="store_true", help="log each migration applied")
     upgrade.set_defaults(func=cmd_db_upgrade)
+    dbackup = with_config(dbsub.add_parser("backup", help="write the whole database to FILE (consistent while "
+                                           "the bot runs; .gz compresses)"))
+    dbackup.add_argument("file", metavar="FILE")
+    dbackup.set_defaults(func=cmd_db_backup)
+    drestore = with_config(dbsub.add_parser("restore", help="load a backup into the configured database (stop "
+                                            "the bot first)"))
+    drestore.add_argument("file", metavar="FILE")
+    drestore.add_argument("--force", action="store_true", help="delete what the database holds first (without "
+                          "it, a database that is not empty is refused)")
+    drestore.add_argument("-v", "--verbose", action="store_true", help="log each migration applied")
+    drestore.set_defaults(func=cmd_db_restore)
+    dcopy = dbsub.add_parser("copy", help="copy a hub's database to another (e.g. SQLite to PostgreSQL)")
+    dcopy.add_argument("--from", dest="source", required=True, metavar="URL", help="the database to copy (read "
+                       "in one snapshot; it is not changed)")
+    dcopy.add_argument("--to", dest="target", required=True, metavar="URL", help="the new database (must be "
+                       "empty unless --force)")
+    dcopy.add_argument("--force", action="store_true", help="delete what the target holds first")
+    dcopy.add_argument("-v", "--verbose", action="store_true", help="log each migration applied")
+    dcopy.set_defaults(func=cmd_db_copy)
     demo = sub.add_parser("demo", help="a local demo: homeserver, users, a leader room and the bot")
     demo.add_argument("--dir", default="demo-data", help="where the demo keeps its homeserver and database")
     demo.add_argument("--port", type=int, default=8008, help="homeserver port (a free one if taken)")

@@ -39,6 +39,9 @@ FIRST_COLUMNS = ["id", "record_type", "title_original", "original_language", "ti
                  "status", "sdgs", "sources", "contact", "tags", "experiences", "adopters", "moderation"]
 MODERATION = "moderation"  # the exported moderation state of a record (not part of the record kept)
 STATUSES = ("pending", "approved", "rejected")
+# The length of the id, author and room columns: PostgreSQL refuses a longer value (SQLite would keep it), so an
+# import checks it on both.
+ID_LENGTH = 255
 
 
 @dataclass
@@ -178,6 +181,8 @@ def check_moderation(value: Any) -> list[str]:
     for key in ("author", "room_id", "reason", "shared_at", "updated_at"):
         if value.get(key) is not None and not isinstance(value[key], str):
             problems.append(f"moderation.{key}: expected text")
+        elif key in ("author", "room_id") and len(value.get(key) or "") > ID_LENGTH:
+            problems.append(f"moderation.{key}: at most {ID_LENGTH} characters")
     decisions = value.get("decisions", [])
     if not isinstance(decisions, list) or not all(isinstance(d, dict) for d in decisions):
         problems.append("moderation.decisions: expected a list of objects")
@@ -197,6 +202,8 @@ def validate(items: list[tuple[int, Any]]) -> tuple[list[tuple[int, dict]], list
         if MODERATION in record:
             reasons += check_moderation(record[MODERATION])
         record_id = record.get("id") if isinstance(record.get("id"), str) else None
+        if record_id and len(record_id) > ID_LENGTH:
+            reasons.append(f"id: at most {ID_LENGTH} characters")
         if record_id and record_id in seen:
             reasons.append("id: given twice in the file")
         if reasons:
@@ -259,7 +266,8 @@ class ArchiveRepository:
         return found
 
     async def approved(self) -> list[Solution]:
-        return list(await self.session.scalars(select(Solution).where(Solution.status == "approved")))
+        return list(await self.session.scalars(select(Solution).where(Solution.status == "approved")
+                                               .order_by(Solution.number)))  # the same on both backends
 
     async def approved_versions(self) -> dict[str, int]:
         """Each approved solution's record id → its `index_version`, by number, without reading the records."""

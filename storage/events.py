@@ -45,11 +45,15 @@ class EventRepository:
         return await self.session.scalar(select(HubEvent).where(HubEvent.source_event_id == source_event_id))
 
     async def confirmed(self) -> list[HubEvent]:
-        return list(await self.session.scalars(select(HubEvent).where(HubEvent.status == "confirmed")))
+        # In the order they were added: on PostgreSQL an updated row moves in the table, so without an order
+        # events at the same time would be listed in the order of their last change there.
+        return list(await self.session.scalars(select(HubEvent).where(HubEvent.status == "confirmed")
+                                               .order_by(HubEvent.id)))
 
     async def published(self) -> list[HubEvent]:
         """Confirmed and cancelled events: what the feed shows or has shown."""
-        return list(await self.session.scalars(select(HubEvent).where(HubEvent.status.in_(("confirmed", "cancelled")))))
+        return list(await self.session.scalars(select(HubEvent).where(HubEvent.status.in_(("confirmed", "cancelled")))
+                                               .order_by(HubEvent.id)))
 
     async def planned_keys(self) -> set[tuple[str, str]]:
         """Every stored (send key, room): lets a whole re-planning pass check existence in memory."""

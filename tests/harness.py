@@ -170,19 +170,22 @@ def reply_text(event: dict[str, Any]) -> str:
 
 
 class BotProcess:
-    """``leaders-hub run`` as a real process, so tests can kill -9 it."""
+    """``leaders-hub run`` as a real process, so tests can kill -9 it.
+
+    ``database``: its ``[database] url`` (the tests give each bot a new one on their backend,
+    ``tests.backends``); by default ``hub.db`` in ``workdir``."""
 
     def __init__(self, workdir: Path, homeserver: Homeserver, rooms: list[str], admins: list[str] = (),
                  password: str | None = PASSWORD, catch_up_seconds: int = 600, extra: str = "",
-                 user_id: str = "@hub:localhost", matrix: str = "", database_url: str = "sqlite+aiosqlite:///hub.db"):
+                 user_id: str = "@hub:localhost", matrix: str = "", database: str | None = None):
         self.workdir = workdir
+        self.db_url = database or "sqlite+aiosqlite:///hub.db"
         workdir.mkdir(parents=True, exist_ok=True)
         self.http_port = free_port()
         self.config_path = workdir / "config.toml"
         self.homeserver = homeserver
         self.log_path = workdir / "bot.log"
         self.process: subprocess.Popen | None = None
-        self.database_url = database_url
         self.write_config(rooms, admins, password, catch_up_seconds, extra, user_id, matrix)
 
     def write_config(self, rooms, admins, password, catch_up_seconds, extra="", user_id="@hub:localhost",
@@ -202,7 +205,7 @@ class BotProcess:
             f"catch_up_seconds = {catch_up_seconds}",
             'language = "en"',
             "[database]",
-            f"url = {json.dumps(getattr(self, 'database_url', 'sqlite+aiosqlite:///hub.db'))}",
+            f"url = {json.dumps(self.db_url)}",
             "[http]",
             f"port = {self.http_port}",
             "[logging]",

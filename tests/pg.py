@@ -101,11 +101,15 @@ class PostgresServer:
     def url(self, database: str) -> str:
         return f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, prefix: str = "test") -> str:
-        """A new, empty database; its SQLAlchemy URL."""
+    def create_database(self, prefix: str = "test", template: str | None = None) -> str:
+        """A new database, empty or a copy of ``template`` (a database nobody is connected to); its URL."""
         name = f"{prefix}_{next(self._counter)}"
-        self.psql(f'CREATE DATABASE "{name}"')
+        self.psql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        """Drop a database made by ``create_database`` (its connections are ended first)."""
+        self.psql(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def _server_user() -> str | None:

@@ -14,10 +14,10 @@ pytestmark = pytest.mark.synapse
 
 
 @pytest.fixture
-async def archive_room(homeserver, leader_room, tmp_path):
+async def archive_room(homeserver, leader_room, tmp_path, empty_db_url):
     room, bot_id, people = await leader_room("mod", "leader", power={"mod": 50})
     moderator, leader = people["mod"], people["leader"]
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id)
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room], user_id=bot_id)
     loaded = subprocess.run([sys.executable, "-m", "bot.cli", "archive", "import", str(STARTER_ARCHIVE), "--publish", "-c",
                              str(bot.config_path)], cwd=bot.workdir, capture_output=True, text=True, timeout=120)
     assert "Imported 36 solution(s)" in loaded.stdout, loaded.stderr

@@ -12,10 +12,10 @@ pytestmark = pytest.mark.synapse
 
 
 @pytest.fixture
-async def room(homeserver, leader_room, tmp_path):
+async def room(homeserver, leader_room, tmp_path, empty_db_url):
     room_id, bot_id, people = await leader_room("leader")
     leader = people["leader"]
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room_id], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room_id], user_id=bot_id).start()
     yield room_id, leader, bot_id
     bot.stop()
 

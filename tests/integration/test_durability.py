@@ -27,9 +27,10 @@ async def _quiet(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-async def test_restart_reuses_the_stored_session_and_replays_nothing(homeserver, members, unique, tmp_path):
+async def test_restart_reuses_the_stored_session_and_replays_nothing(homeserver, members, unique, tmp_path,
+                                                                     empty_db_url):
     bot_id, _owner, leader, room = await _room(homeserver, members, unique)
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room], user_id=bot_id).start()
     first = await leader.send(room, "!ping")
     await leader.wait_reply(first)
     device = json.loads((tmp_path / "bot" / "store" / "session.json").read_text())["device_id"]
@@ -46,9 +47,11 @@ async def test_restart_reuses_the_stored_session_and_replays_nothing(homeserver,
     bot.stop()
 
 
-async def test_commands_sent_while_down_are_answered_unless_too_old(homeserver, members, unique, tmp_path):
+async def test_commands_sent_while_down_are_answered_unless_too_old(homeserver, members, unique, tmp_path,
+                                                                    empty_db_url):
     bot_id, _owner, leader, room = await _room(homeserver, members, unique)
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id, catch_up_seconds=6).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url,
+                     rooms=[room], user_id=bot_id, catch_up_seconds=6).start()
     await leader.ask(room, "!ping")
     bot.stop()
     too_old = await leader.send(room, "!ping")
@@ -62,12 +65,13 @@ async def test_commands_sent_while_down_are_answered_unless_too_old(homeserver, 
     bot.stop()
 
 
-async def test_kill_9_while_leaders_send_every_command_answered_exactly_once(homeserver, members, unique, tmp_path):
+async def test_kill_9_while_leaders_send_every_command_answered_exactly_once(homeserver, members, unique, tmp_path,
+                                                                             empty_db_url):
     bot_id, owner, leader, room = await _room(homeserver, members, unique)
     second = await members(unique("leader"))
     await owner.client.room_invite(room, second.user_id)
     await second.join(room)
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room], user_id=bot_id).start()
     sent: list[str] = []
 
     async def send_many(member: Member, count: int) -> None:
@@ -90,9 +94,10 @@ async def test_kill_9_while_leaders_send_every_command_answered_exactly_once(hom
     bot.stop()
 
 
-async def test_end_to_end_encrypted_room(homeserver, members, unique, tmp_path):
+@pytest.mark.one_backend("encryption: the keys are in the Matrix store")
+async def test_end_to_end_encrypted_room(homeserver, members, unique, tmp_path, empty_db_url):
     bot_id, _owner, leader, room = await _room(homeserver, members, unique, encrypted=True)
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room], user_id=bot_id).start()
     # Wait until the leader's client knows the bot is in the room, so it shares its keys with the bot.
     deadline = time.monotonic() + 30
     while bot_id not in leader.client.rooms[room].users and time.monotonic() < deadline:
@@ -115,14 +120,15 @@ async def test_end_to_end_encrypted_room(homeserver, members, unique, tmp_path):
     bot.stop()
 
 
-async def test_a_command_whose_key_comes_late_is_still_answered(homeserver, members, unique, tmp_path):
+@pytest.mark.one_backend("encryption: the keys are in the Matrix store")
+async def test_a_command_whose_key_comes_late_is_still_answered(homeserver, members, unique, tmp_path, empty_db_url):
     """The room key reaches the bot only after the encrypted command (and after its notice): the command is
     answered then, in reply to it."""
     from nio import RoomSendResponse
     from nio.api import Api
 
     bot_id, _owner, leader, room = await _room(homeserver, members, unique, encrypted=True)
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room], user_id=bot_id).start()
     await leader.ask(room, "!ping", timeout=40)  # the leader's client now knows the bot's device
     client, olm = leader.client, leader.client.olm
     await leader.pause()  # no device-list change may replace the session this test builds by hand
@@ -156,11 +162,13 @@ async def _owner_invite(owner: Member, room: str, member: Member) -> None:
     await member.join(room)
 
 
-async def test_invites_only_from_admins_and_admin_direct_chats(homeserver, members, unique, tmp_path):
+@pytest.mark.one_backend("invites: decided by the config and the room")
+async def test_invites_only_from_admins_and_admin_direct_chats(homeserver, members, unique, tmp_path, empty_db_url):
     bot_id, _owner, leader, room = await _room(homeserver, members, unique)
     admin = await members(unique("admin"))
     stranger = await members(unique("stranger"))
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], admins=[admin.user_id], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url,
+                     rooms=[room], admins=[admin.user_id], user_id=bot_id).start()
     dm = await admin.create_room("DM", invite=[bot_id])
     await admin.wait_for(lambda e: e.get("type") == "m.room.member" and e.get("state_key") == bot_id
                          and e["content"].get("membership") == "join" and e.get("room_id") == dm)
@@ -186,7 +194,8 @@ def strict_homeserver(tmp_path_factory):
     hs.stop()
 
 
-async def test_rate_limits_are_waited_out_and_no_reply_dropped(strict_homeserver, unique, tmp_path):
+@pytest.mark.one_backend("the homeserver's rate limits")
+async def test_rate_limits_are_waited_out_and_no_reply_dropped(strict_homeserver, unique, tmp_path, empty_db_url):
     hs = strict_homeserver
     bot_id = hs.register(unique("hub"), PASSWORD)
     owner = await Member(hs, unique("owner")).login()
@@ -195,7 +204,7 @@ async def test_rate_limits_are_waited_out_and_no_reply_dropped(strict_homeserver
         hs.exempt_from_rate_limits(member.user_id)
     room = await owner.create_room("Leaders", invite=[bot_id, leader.user_id])
     await leader.join(room)
-    bot = BotProcess(tmp_path / "bot", hs, rooms=[room], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", hs, database=empty_db_url, rooms=[room], user_id=bot_id).start()
     try:
         sent = [await leader.send(room, "!ping") for _ in range(7)]
         for event_id in sent:
@@ -209,14 +218,15 @@ async def test_rate_limits_are_waited_out_and_no_reply_dropped(strict_homeserver
         await leader.close()
 
 
-async def test_reconnects_after_the_homeserver_comes_back(strict_homeserver, unique, tmp_path):
+@pytest.mark.one_backend("the homeserver going away")
+async def test_reconnects_after_the_homeserver_comes_back(strict_homeserver, unique, tmp_path, empty_db_url):
     hs = strict_homeserver
     bot_id = hs.register(unique("hub"), PASSWORD)
     owner = await Member(hs, unique("owner")).login()
     leader = await Member(hs, unique("leader")).login()
     room = await owner.create_room("Leaders", invite=[bot_id, leader.user_id])
     await leader.join(room)
-    bot = BotProcess(tmp_path / "bot", hs, rooms=[room], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", hs, database=empty_db_url, rooms=[room], user_id=bot_id).start()
     try:
         await leader.ask(room, "!ping")
         hs.stop()

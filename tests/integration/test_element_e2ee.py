@@ -23,7 +23,9 @@ from storage.search import STARTER_ARCHIVE
 from tests.element import ElementClient, node_ready
 from tests.harness import PASSWORD, BotProcess
 
-pytestmark = [pytest.mark.synapse, pytest.mark.skipif(node_ready() is not None, reason=str(node_ready()))]
+# The bot's keys and sessions live in its Matrix store (store_path), not in the database.
+pytestmark = [pytest.mark.synapse, pytest.mark.skipif(node_ready() is not None, reason=str(node_ready())),
+              pytest.mark.one_backend("encryption: the keys are in the Matrix store, not the database")]
 
 
 @pytest.fixture
@@ -76,9 +78,9 @@ async def _ask_all(leader: ElementClient, room: str, bot_id: str) -> None:
 
 
 async def test_element_in_signed_devices_only_mode_reads_the_bot_across_kill_and_lost_store(
-        homeserver, members, element, unique, tmp_path):
+        homeserver, members, element, unique, tmp_path, empty_db_url):
     bot_id, _owner, leader, room = await _encrypted_leader_room(homeserver, members, element, unique)
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id)
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room], user_id=bot_id)
     loaded = subprocess.run([sys.executable, "-m", "bot.cli", "archive", "import", "--publish", str(STARTER_ARCHIVE),
                              "-c", str(bot.config_path)], capture_output=True, text=True, cwd=bot.workdir)
     assert loaded.returncode == 0, loaded.stderr
@@ -118,10 +120,10 @@ async def test_element_in_signed_devices_only_mode_reads_the_bot_across_kill_and
 
 
 async def test_the_recovery_key_opens_the_identity_in_elements_own_secret_storage_code(
-        homeserver, members, element, unique, tmp_path):
+        homeserver, members, element, unique, tmp_path, empty_db_url):
     """What the bot keeps in secret storage, Element can take out again with the recovery key."""
     bot_id, _owner, leader, room = await _encrypted_leader_room(homeserver, members, element, unique)
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room], user_id=bot_id).start()
     await _ask_all(leader, room, bot_id)
     bot.stop()
     lines = (tmp_path / "bot" / "recovery-key.txt").read_text().splitlines()
@@ -135,10 +137,11 @@ async def test_the_recovery_key_opens_the_identity_in_elements_own_secret_storag
 
 
 async def test_an_identity_without_its_recovery_key_is_not_replaced_until_reset(
-        homeserver, members, element, unique, tmp_path):
+        homeserver, members, element, unique, tmp_path, empty_db_url):
     # All-devices mode, so that the leader (an admin here) can read what an unsigned bot says.
     bot_id, _owner, leader, room = await _encrypted_leader_room(homeserver, members, element, unique, mode="all")
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], admins=[leader.user_id], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url,
+                     rooms=[room], admins=[leader.user_id], user_id=bot_id).start()
     await _ask_all(leader, room, bot_id)
     master = (await leader.call("masterKeyOf", userId=bot_id))["masterKey"]
     status = (await leader.ask(room, "!status"))["body"]
@@ -174,12 +177,12 @@ async def test_an_identity_without_its_recovery_key_is_not_replaced_until_reset(
 
 
 async def test_a_withheld_key_is_explained_and_not_answered_with_send_it_again(
-        homeserver, members, element, unique, tmp_path):
+        homeserver, members, element, unique, tmp_path, empty_db_url):
     """A leader whose client never sends to unverified sessions withholds the key from the (cross-signed
     but not verified) bot: the notice says so and what to do, and does not ask to send it again."""
     bot_id, _owner, leader, room = await _encrypted_leader_room(homeserver, members, element, unique, mode="all",
                                                                 blacklist=True)
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room], user_id=bot_id).start()
     notice = await leader.ask(room, "!ping", timeout=40)
     assert notice["decryptionFailure"] is None, notice
     assert "did not share its key" in notice["body"] and "Verify me" in notice["body"], notice["body"]
@@ -187,11 +190,11 @@ async def test_a_withheld_key_is_explained_and_not_answered_with_send_it_again(
     bot.stop()
 
 
-async def test_cross_signed_only_key_sharing(homeserver, members, element, unique, tmp_path):
+async def test_cross_signed_only_key_sharing(homeserver, members, element, unique, tmp_path, empty_db_url):
     """``share_keys_with = "cross-signed"``: an Element leader (signed) reads the bot; a client whose device
     is not signed by its owner gets no key, and is told why (m.room_key.withheld)."""
     bot_id, owner, leader, room = await _encrypted_leader_room(homeserver, members, element, unique, mode="all")
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id,
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room], user_id=bot_id,
                      matrix='share_keys_with = "cross-signed"').start()
     ping = await leader.send(room, "!ping")
     reply = await leader.wait_reply(ping)
@@ -221,9 +224,10 @@ async def _operator_confirms(bot: BotProcess, answer: str = "y") -> tuple[int, s
 
 @pytest.mark.parametrize("where", ["direct message", "to-device"])
 async def test_an_admin_verifies_the_bot_with_emoji_and_element_then_shows_it_verified(
-        homeserver, members, element, unique, tmp_path, where):
+        homeserver, members, element, unique, tmp_path, where, empty_db_url):
     bot_id, _owner, admin, room = await _encrypted_leader_room(homeserver, members, element, unique)
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], admins=[admin.user_id], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url,
+                     rooms=[room], admins=[admin.user_id], user_id=bot_id).start()
     await _ask_all(admin, room, bot_id)
     assert not (await admin.call("userStatus", userId=bot_id))["verified"]
     if where == "direct message":
@@ -263,9 +267,10 @@ def _signed_by_bot(bot: BotProcess, homeserver, user_id: str) -> bool:
 
 
 async def test_a_verification_the_operator_rejects_or_a_non_admin_asks_for_is_cancelled(
-        homeserver, members, element, unique, tmp_path):
+        homeserver, members, element, unique, tmp_path, empty_db_url):
     bot_id, owner, admin, room = await _encrypted_leader_room(homeserver, members, element, unique)
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], admins=[admin.user_id], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url,
+                     rooms=[room], admins=[admin.user_id], user_id=bot_id).start()
     await _ask_all(admin, room, bot_id)
     await admin.call("verify", userId=bot_id, deviceId=_bot_device(bot), label="no")
     operator = asyncio.ensure_future(_operator_confirms(bot, "n"))

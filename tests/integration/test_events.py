@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 import urllib.error
 import urllib.request
 from datetime import date, datetime, timedelta, timezone
@@ -16,20 +15,17 @@ import icalendar
 import pytest
 
 from tests.calendars import Expected, assert_icaljs_reads, assert_python_libraries_read, icaljs, wall_clock_series
+from tests.backends import as_datetime, rows
 from tests.harness import BotProcess, Member, reply_text
 
 pytestmark = pytest.mark.synapse
 
 
-def _planned(bot: BotProcess, kind: str) -> list[tuple[datetime, str]]:
-    """Due times and states of the bot's scheduled sends, read from its SQLite file."""
-    with sqlite3.connect(bot.workdir / "hub.db") as db:
-        rows = db.execute("SELECT due_at, status FROM scheduled_sends WHERE kind = ? ORDER BY id", (kind,)).fetchall()
-    out = []
-    for due, status in rows:
-        value = datetime.fromisoformat(due)
-        out.append((value if value.tzinfo else value.replace(tzinfo=timezone.utc), status))
-    return out
+async def _planned(bot: BotProcess, kind: str) -> list[tuple[datetime, str]]:
+    """Due times and states of the bot's scheduled sends, read from its database."""
+    found = await rows(bot.db_url, "SELECT due_at, status FROM scheduled_sends WHERE kind = :kind ORDER BY id",
+                       kind=kind)
+    return [(as_datetime(due), status) for due, status in found]
 
 
 def _from_bot(member: Member, bot_id: str, needle: str) -> list[dict]:
@@ -45,10 +41,10 @@ async def _react(member: Member, room: str, event_id: str, key: str) -> str:
 
 
 @pytest.fixture
-async def events_room(homeserver, leader_room, tmp_path):
+async def events_room(homeserver, leader_room, tmp_path, empty_db_url):
     room, bot_id, people = await leader_room("coord", "leader", "leader2", power={"coord": 50})
     coordinator, leader, leader2 = people["coord"], people["leader"], people["leader2"]
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room], user_id=bot_id).start()
     yield room, bot, bot_id, coordinator, leader, leader2
     bot.stop()
 
@@ -93,8 +89,8 @@ async def test_event_from_preview_to_reminder_exactly_once(events_room):
                                  e["content"].get("body", "") and "📣" in e["content"]["body"], timeout=90)
 
     # Each fired at its planned second (the homeserver's timestamp against the stored due time).
-    (reminder_due, reminder_state), = _planned(bot, "reminder")
-    (post_due, post_state), = _planned(bot, "post")
+    (reminder_due, reminder_state), = await _planned(bot, "reminder")
+    (post_due, post_state), = await _planned(bot, "post")
     assert reminder_state == "sent" and post_state == "sent"
     assert abs(reminder["origin_server_ts"] / 1000 - reminder_due.timestamp()) < 2.0
     assert abs(post["origin_server_ts"] / 1000 - post_due.timestamp()) < 2.0

@@ -66,7 +66,7 @@ async def test_two_instances_one_active_failover_and_back(homeserver, members, u
     # Two instances: the same account and database, each its own device (store) and config; one recovery key.
     shared = f'recovery_key_file = "{tmp_path / "recovery-key.txt"}"'
     one, two = (BotProcess(tmp_path / name, homeserver, rooms=[room, private], user_id=bot_id, matrix=shared,
-                           database_url=url) for name in ("one", "two"))
+                           database=url) for name in ("one", "two"))
     one.start()
     await _wait_role(one, "active", 30)
     two.start(wait=False)

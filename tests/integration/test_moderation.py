@@ -9,12 +9,12 @@ room-version-12 creator).
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from dataclasses import dataclass, field
 
 import pytest
 
+from tests.backends import rows
 from tests.harness import PASSWORD, BotProcess, Member, reply_text
 
 pytestmark = pytest.mark.synapse
@@ -38,14 +38,10 @@ class Hub:
     people: dict[str, Member]
     own_rooms: dict[str, str] = field(default_factory=dict)  # who → a room of their own the bot is in
 
-    def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.bot.workdir / "hub.db")
-
-    def cases(self, **where: str) -> list[tuple]:
-        clause = " AND ".join(f"{k} = ?" for k in where) or "1"
-        with self.db() as db:
-            return db.execute(f"SELECT actor, action, target, room_id, outcome FROM audit_log WHERE {clause} "
-                              "ORDER BY id", tuple(where.values())).fetchall()
+    async def cases(self, **where: str) -> list[tuple]:
+        clause = " AND ".join(f"{k} = :{k}" for k in where) or "1 = 1"
+        return await rows(self.bot.db_url, f"SELECT actor, action, target, room_id, outcome FROM audit_log "
+                          f"WHERE {clause} ORDER BY id", **where)
 
 
 async def ask(member: Member, room: str, body: str, timeout: float = 30, **extra) -> str:
@@ -77,7 +73,7 @@ async def _people(homeserver, n: int, names: list[str]) -> dict[str, Member]:
 
 
 @pytest.fixture(scope="module")
-async def hub(homeserver, tmp_path_factory):
+async def hub(homeserver, tmp_path_factory, backend):
     n = int(time.time() * 1000) % 10**8
     bot_id = homeserver.register(f"modhub{n}", PASSWORD)
     people = await _people(homeserver, n, ["owner", "admin", "modpl", "gmod", "coord", "leader", "norole",
@@ -94,7 +90,8 @@ async def hub(homeserver, tmp_path_factory):
     await asyncio.gather(people["coord"].client.set_displayname("Ola"),
                          people["norole"].client.set_displayname("Ola"),
                          people["mutee"].client.set_displayname("Zenon"))
-    bot = BotProcess(tmp_path_factory.mktemp("modbot"), homeserver, rooms=[room_a, room_b],
+    folder = tmp_path_factory.mktemp("modbot")
+    bot = BotProcess(folder, homeserver, database=backend.create(folder, migrated=False), rooms=[room_a, room_b],
                      admins=[people["admin"].user_id], user_id=bot_id)
     # Any user of this server may invite the bot to a room of their own (which makes them nothing).
     bot.config_path.write_text(bot.config_path.read_text().replace("[bot]", 'allowed_servers = ["localhost"]\n[bot]', 1))
@@ -111,6 +108,7 @@ async def hub(homeserver, tmp_path_factory):
     assert "now coordinator" in await ask(admin, room_a, f"!role grant {people['coord'].user_id} coordinator")
     yield made
     bot.stop()
+    backend.drop(bot.db_url)
     for member in people.values():
         await member.close()
 
@@ -166,10 +164,10 @@ async def test_permission_matrix(hub):
     for member, event_id in ignored:
         assert member.replies_to(event_id) == []
     for key in refused_callers:
-        actions = [c[1] for c in hub.cases(actor=p[key].user_id, outcome="refused")]
+        actions = [c[1] for c in await hub.cases(actor=p[key].user_id, outcome="refused")]
         assert sorted(actions) == sorted(ACTION_OF[c] for c in MOD_COMMANDS + ADMIN_COMMANDS), key
     for key in ("outsider",):
-        assert hub.cases(actor=p[key].user_id) == []
+        assert (await hub.cases(actor=p[key].user_id)) == []
 
     # The allowed — moderator by power level, granted moderator, admin, room-v12 creator — each on a
     # victim of their own, all at once.
@@ -199,7 +197,7 @@ async def test_permission_matrix(hub):
         assert "The broadcast reached" in await run("broadcast")
         assert "cases of the audit log" in await run("audit")
         assert "What I" in await run("verify")
-        done = {c[1] for c in hub.cases(actor=caller.user_id, outcome="done", room_id=room)}
+        done = {c[1] for c in await hub.cases(actor=caller.user_id, outcome="done", room_id=room)}
         assert {"kick", "ban", "unban", "mute", "unmute", "redact", "broadcast", "role.grant", "role.revoke"} <= done
 
     await asyncio.gather(*(allowed_run(i, key) for i, key in enumerate(("modpl", "gmod", "admin", "owner"))))
@@ -219,7 +217,7 @@ async def test_ranks_self_and_the_bot(hub):
     assert "to yourself" in await ask(p["admin"], room, f"!role revoke {p['admin'].user_id} moderator")
     assert await membership(p["owner"], room, p["modpl"].user_id) == "join"
     assert await membership(p["owner"], room, p["owner"].user_id) == "join"
-    assert len(hub.cases(actor=p["gmod"].user_id, action="kick", outcome="refused")) == 1
+    assert len(await hub.cases(actor=p["gmod"].user_id, action="kick", outcome="refused")) == 1
 
 
 async def test_users_by_mention_pill_display_name_or_link(hub):
@@ -247,12 +245,12 @@ async def test_power_counts_only_in_its_room_and_the_bot_says_what_it_lacks(hub)
     text = await ask(p["admin"], room_b, f"!mod kick {target}")
     assert "my power level is 0 and kick needs 50" in text and "Give me power level 50" in text
     assert await state_of(p["owner"], room_b) == before
-    assert hub.cases(actor=p["admin"].user_id, action="kick", room_id=room_b)[-1][4] == "refused"
+    assert (await hub.cases(actor=p["admin"].user_id, action="kick", room_id=room_b))[-1][4] == "refused"
     text = await ask(p["gmod"], room_a, f"!mod ban {target} in:all spam")
     assert "✅" in text and "⛔" in text and "ban needs 50" in text
     assert await membership(p["owner"], room_a, target) == "ban"
     assert await membership(p["owner"], room_b, target) == "join"
-    cases = hub.cases(action="ban", target=target, actor=p["gmod"].user_id)
+    cases = await hub.cases(action="ban", target=target, actor=p["gmod"].user_id)
     assert [(c[3], c[4]) for c in cases[-2:]] == [(room_a, "done"), (room_b, "refused")]
     assert "Lifted the ban" in await ask(p["gmod"], room_a, f"!mod unban {target} in:all")
     assert await membership(p["owner"], room_a, target) == "leave"
@@ -274,9 +272,9 @@ async def test_a_room_of_ones_own_makes_one_nothing(hub):
 
 
 async def _mute_end_ms(hub: Hub, user_id: str) -> int:
-    with hub.db() as db:
-        return db.execute("SELECT ends_at_ms FROM mutes WHERE user_id = ? ORDER BY id DESC LIMIT 1",
-                          (user_id,)).fetchone()[0]
+    found = await rows(hub.bot.db_url, "SELECT ends_at_ms FROM mutes WHERE user_id = :user ORDER BY id DESC LIMIT 1",
+                       user=user_id)
+    return found[0][0]
 
 
 async def _wait_level(member: Member, room: str, user_id: str, level: int | None, timeout: float) -> float:
@@ -299,9 +297,9 @@ async def test_a_mute_is_lifted_on_time_to_exactly_the_previous_level(hub):
     assert restored_at - end <= 5, restored_at - end
     # The case is committed just after the level is restored: give it a moment.
     deadline = time.monotonic() + 5
-    while hub.cases(action="unmute", target=mutee)[-1][:1] != (hub.bot_id,) and time.monotonic() < deadline:
+    while (await hub.cases(action="unmute", target=mutee))[-1][:1] != (hub.bot_id,) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-    assert hub.cases(action="unmute", target=mutee)[-1][:1] == (hub.bot_id,)
+    assert (await hub.cases(action="unmute", target=mutee))[-1][:1] == (hub.bot_id,)
 
 
 async def test_a_mute_that_ends_while_the_bot_is_down_is_lifted_at_start(hub):

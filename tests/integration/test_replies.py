@@ -12,9 +12,9 @@ pytestmark = pytest.mark.synapse
 
 
 @pytest.fixture
-async def hub_room(homeserver, leader_room, tmp_path):
+async def hub_room(homeserver, leader_room, tmp_path, empty_db_url):
     room, bot_id, people = await leader_room("coord", "leader", power={"coord": 50})
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room], user_id=bot_id).start()
     yield room, bot_id, people["coord"], people["leader"]
     bot.stop()
 

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.synapse
 
 
 @pytest.fixture
-async def hub_room(homeserver, members, unique, tmp_path):
+async def hub_room(homeserver, members, unique, tmp_path, empty_db_url):
     """A leader room made by its owner (a room-v12 creator), with a leader and a power-50 moderator, and the bot."""
     bot_local = unique("hub")
     bot_id = homeserver.register(bot_local, "correct horse battery staple")
@@ -21,7 +21,7 @@ async def hub_room(homeserver, members, unique, tmp_path):
                                       power={moderator.user_id: 50})
     await leader.join(room_id)
     await moderator.join(room_id)
-    bot = BotProcess(tmp_path / "bot", homeserver, rooms=[room_id], user_id=bot_id).start()
+    bot = BotProcess(tmp_path / "bot", homeserver, database=empty_db_url, rooms=[room_id], user_id=bot_id).start()
     yield {"room": room_id, "owner": owner, "leader": leader, "moderator": moderator, "bot": bot, "bot_id": bot_id}
     bot.stop()
 

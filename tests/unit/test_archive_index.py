@@ -9,10 +9,10 @@ from bot.compose import create_hub, parse_config
 from storage.search.analyzer import Analyzer
 
 
-async def test_dictionaries_open_in_a_worker_thread_once_and_not_for_an_empty_archive(tmp_path, monkeypatch):
+async def test_dictionaries_open_in_a_worker_thread_once_and_not_for_an_empty_archive(tmp_path, db_url,
+                                                                                       monkeypatch):
     path = tmp_path / "config.toml"
-    path.write_text('[matrix]\nuser_id = "@hub:localhost"\npassword = "p"\n'
-                    '[database]\nurl = "sqlite+aiosqlite:///data/hub.db"\n')
+    path.write_text(f'[matrix]\nuser_id = "@hub:localhost"\npassword = "p"\n[database]\nurl = "{db_url}"\n')
     hub = await create_hub(parse_config(path.read_text(), path, env={}))
     opened_on: list[str] = []
     # Record where the dictionaries are opened (the real opening is storage/search's own tests' business).

@@ -1,9 +1,10 @@
-"""The bot in a terminal: the same commands and replies as in a Matrix room, over a real SQLite file."""
+"""The bot in a terminal: the same commands and replies as in a Matrix room, over a real database (each
+test on SQLite and on PostgreSQL, see tests/backends.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,12 +19,13 @@ from bot.context import Incoming
 from bot.reply import render_markdown
 from storage import db
 from storage.runtime import RoleRepository, SettingsRepository
+from tests.backends import rows
 
 ADMIN = "@admin:localhost"
 LEADER = "@anna:localhost"
 
 
-def write_config(folder: Path, language: str = "pl") -> Path:
+def write_config(folder: Path, url: str, language: str = "pl") -> Path:
     path = folder / "config.toml"
     path.write_text(f"""\
 [matrix]
@@ -36,18 +38,18 @@ language = "{language}"
 admins = ["{ADMIN}"]
 
 [database]
-url = "sqlite+aiosqlite:///data/hub.db"
+url = "{url}"
 """)
     return path
 
 
 @pytest.fixture
-async def open_console(tmp_path):
-    """``await open_console(user)`` → a console transport on a Hub over tmp_path/data/hub.db."""
+async def open_console(tmp_path, db_url):
+    """``await open_console(user)`` → a console transport on a Hub over one database (every call the same)."""
     hubs: list[Hub] = []
 
     async def make(user: str = LEADER, language: str = "pl") -> ConsoleTransport:
-        path = write_config(tmp_path, language)
+        path = write_config(tmp_path, db_url, language)
         hub = await create_hub(parse_config(path.read_text(), path, env={}))
         hubs.append(hub)
         return ConsoleTransport(hub, user, tmp_path / "files")
@@ -74,7 +76,6 @@ async def test_help_lists_the_commands_this_user_may_use(open_console, tmp_path)
         assert line in text.splitlines()
     assert "!status" not in text  # a moderator's command
     assert text.endswith("Details of one command: !help ping")
-    assert (tmp_path / "data" / "hub.db").exists()
 
     admin = await open_console(ADMIN, language="en")
     text = await say(admin, "!pomoc")
@@ -212,8 +213,8 @@ def run_console(config: Path, stdin: str, *args: str) -> subprocess.CompletedPro
                           input=stdin, capture_output=True, text=True, env=env, cwd=config.parent, timeout=120)
 
 
-def test_the_console_command_reads_stdin_and_prints_replies(tmp_path):
-    config = write_config(tmp_path)
+def test_the_console_command_reads_stdin_and_prints_replies(tmp_path, db_url):
+    config = write_config(tmp_path, db_url)
     result = run_console(config, "!ping\nhello there\n!lang en\n!whoami\n!status\n!help \\\nping\n",
                          "--user", ADMIN)
     assert result.returncode == 0, result.stderr
@@ -227,9 +228,8 @@ def test_the_console_command_reads_stdin_and_prints_replies(tmp_path):
     assert len(blocks) == 6  # help ping has two paragraphs; "hello there" got no answer
     assert "console-test-password" not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    # What the process stored is in the file for the next one.
-    with sqlite3.connect(tmp_path / "data" / "hub.db") as conn:
-        assert dict(conn.execute("SELECT user_id, language FROM user_settings")) == {ADMIN: "en"}
+    # What the process stored is in the database for the next one.
+    assert asyncio.run(rows(db_url, "SELECT user_id, language FROM user_settings")) == [(ADMIN, "en")]
 
 
 def test_the_console_with_a_broken_config_says_what_is_wrong(tmp_path):
@@ -241,9 +241,9 @@ def test_the_console_with_a_broken_config_says_what_is_wrong(tmp_path):
     assert f"{config}:2: [matrix] user_id must be a Matrix user id like @hub:example.org" in result.stderr
 
 
-def test_without_user_the_console_is_a_leader_and_what_it_shares_waits_for_review(tmp_path):
+def test_without_user_the_console_is_a_leader_and_what_it_shares_waits_for_review(tmp_path, db_url):
     """The console works on the live database: by default nothing it shares is published unreviewed."""
-    config = write_config(tmp_path, language="en")
+    config = write_config(tmp_path, db_url, language="en")
     result = run_console(config, "!whoami\n!share Repair café\\\nProblem: broken things end up in the bin\n"
                                  "!mod queue\n")
     assert result.returncode == 0, result.stderr
@@ -251,8 +251,7 @@ def test_without_user_the_console_is_a_leader_and_what_it_shares_waits_for_revie
     assert blocks[0] == "You are @console:localhost; your role in this room: leader; language: en."
     assert blocks[1].startswith("Thank you! Your solution is #1; it waits for a moderator's review.")
     assert "Only a user with the moderator role" in result.stdout
-    with sqlite3.connect(tmp_path / "data" / "hub.db") as conn:
-        assert conn.execute("SELECT status FROM solutions").fetchall() == [("pending",)]
+    assert asyncio.run(rows(db_url, "SELECT status FROM solutions")) == [("pending",)]
 
 
 def _console_at_a_terminal(config: Path, *args: str) -> str:
@@ -279,8 +278,8 @@ def _console_at_a_terminal(config: Path, *args: str) -> str:
     return seen.decode().replace("\r\n", "\n")
 
 
-def test_the_console_greeting_says_who_you_are_and_what_it_means(tmp_path):
-    config = write_config(tmp_path)
+def test_the_console_greeting_says_who_you_are_and_what_it_means(tmp_path, db_url):
+    config = write_config(tmp_path, db_url)
     leader = _console_at_a_terminal(config)
     assert "you are @console:localhost (leader)" in leader and "waits in the moderation queue" in leader
     assert "--user" in leader
@@ -288,9 +287,8 @@ def test_the_console_greeting_says_who_you_are_and_what_it_means(tmp_path):
     assert f"you are {ADMIN} (admin)" in admin and "published at once" in admin
 
 
-def test_the_console_on_a_new_database_exits_at_the_end_of_its_input(tmp_path):
-    config = write_config(tmp_path)
-    assert not (tmp_path / "data" / "hub.db").exists()
+def test_the_console_on_a_new_database_exits_at_the_end_of_its_input(tmp_path, empty_db_url):
+    config = write_config(tmp_path, empty_db_url)
     started = time.monotonic()
     result = run_console(config, "!ping\n!search bezdomność\n!events\n")  # run_console's timeout: 120 s
     assert result.returncode == 0, result.stderr
@@ -300,14 +298,14 @@ def test_the_console_on_a_new_database_exits_at_the_end_of_its_input(tmp_path):
 
 
 @pytest.mark.parametrize("inherited", ["default", "ignored"])
-def test_an_interrupted_console_exits_although_it_was_waiting_for_input(tmp_path, inherited):
+def test_an_interrupted_console_exits_although_it_was_waiting_for_input(tmp_path, db_url, inherited):
     """Ctrl-C while the console waits for a line (its input still open) ends it: the reader of the
     input is not a thread the event loop waits for at exit. Also when it was started with SIGINT
     ignored (as a shell starts background jobs, or a test runner may), because the console is the
     operator's interactive tool."""
     import signal
 
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, db_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERS_HUB_")}
     disposition = signal.SIG_IGN if inherited == "ignored" else signal.SIG_DFL
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "console", "-c", str(config)], stdin=subprocess.PIPE,

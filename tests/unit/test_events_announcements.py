@@ -21,7 +21,7 @@ from storage.models import EventMessage, ScheduledSend
 COORD = "@coord:localhost"
 
 
-async def _hub(tmp_path, lang: str = "en", http: str = "", events: str = "") -> Hub:
+async def _hub(tmp_path, db_url: str, lang: str = "en", http: str = "", events: str = "") -> Hub:
     config = parse_config(f"""
 [matrix]
 user_id = "@hub:localhost"
@@ -32,7 +32,7 @@ admins = ["{COORD}"]
 [events]
 {events}
 [database]
-url = "sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+url = "{db_url}"
 [http]
 {http}
 """)
@@ -43,11 +43,12 @@ url = "sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
 
 
 @pytest.fixture
-async def make_hub(tmp_path):
+async def make_hub(tmp_path, db_url):
+    """``await make_hub(lang=…)`` → a hub on the test's database (a second call: a restart on the same one)."""
     made: list[Hub] = []
 
     async def make(**kwargs) -> Hub:
-        hub = await _hub(tmp_path, **kwargs)
+        hub = await _hub(tmp_path, db_url, **kwargs)
         made.append(hub)
         return hub
 
@@ -116,22 +117,27 @@ async def _announcement_id(hub: Hub) -> str:
 
 
 async def _edits_settle(hub: Hub, scheduler: EventScheduler, timeout: float = 10.0) -> list[tuple[float, str]]:
-    """Wait until the editor is idle; every edit seen, with when it was seen."""
-    seen: list[tuple[float, str]] = []
+    """Wait until the editor is idle; every edit, with when it was sent (see ``announced``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for _room, _edited, text in hub.platform.edits[len(seen):]:
-            seen.append((time.monotonic(), text))
-        if not scheduler.editor.tasks and len(seen) == len(hub.platform.edits):
-            return seen
+        if not scheduler.editor.tasks:
+            return [(at, text) for at, (_room, _edited, text) in zip(hub.platform.edit_times, hub.platform.edits)]
         await asyncio.sleep(0.02)
-    raise AssertionError(f"the editor did not settle: {seen}")
+    raise AssertionError(f"the editor did not settle: {hub.platform.edits}")
 
 
 @pytest.fixture
 async def announced(make_hub):
     """A hub whose event 1 is announced, with the scheduler running as the bot runs it."""
     hub = await make_hub(events="rsvp_edit_seconds = 1")
+    # When each edit is sent (not when a test looks: it may be busy sending reactions then).
+    hub.platform.edit_times, edit = [], hub.platform.edit_notice
+
+    async def timed_edit(*args, **kwargs):
+        hub.platform.edit_times.append(time.monotonic())
+        return await edit(*args, **kwargs)
+
+    hub.platform.edit_notice = timed_edit
     scheduler = hub.service(EventScheduler)
     scheduler.started = True  # as in the running bot; its timer is not needed, the tests fire the sends themselves
     text = await _announce(hub, f"Title: Training\nStart: {_start()}", scheduler)
@@ -241,3 +247,17 @@ async def test_the_html_of_a_markdown_description(make_hub):
         draft = draft_from_json((await session.get(HubEvent, 1)).data)
     _plain, html = render_markdown("\n".join(describe(hub.translator, "en", draft, "Europe/Warsaw")))
     assert "<strong>Bold</strong> &lt;i&gt;x&lt;/i&gt;" in html and "<i>" not in html
+
+
+async def test_events_at_the_same_time_are_listed_in_the_order_they_were_added(make_hub):
+    """On PostgreSQL a row that is updated moves in the table, so without an order the list would follow the
+    order of confirmation there and of creation on SQLite."""
+    hub = await make_hub()
+    start = _start()
+    for title in ("Alpha", "Beta"):
+        assert "event" in (await hub.platform.handle(f"!event add Title: {title}\nStart: {start}"))[0].lower()
+    await hub.platform.handle("!event confirm 2")
+    await hub.platform.handle("!event confirm 1")
+    listed = (await hub.platform.handle("!events"))[0]
+    assert "Alpha" in listed and "Beta" in listed
+    assert listed.index("Alpha") < listed.index("Beta"), listed

@@ -17,7 +17,7 @@ from storage.models import Announcement, ScheduledSend
 
 
 @pytest.fixture
-async def hub(tmp_path):
+async def hub(tmp_path, db_url):
     config = parse_config(f"""
 [matrix]
 user_id = "@hub:localhost"
@@ -28,7 +28,7 @@ admins = ["@coord:localhost"]
 [events]
 plan_days = 200
 [database]
-url = "sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+url = "{db_url}"
 """)
     hub = await create_hub(config)
     transport = ConsoleTransport(hub, "@coord:localhost", tmp_path)

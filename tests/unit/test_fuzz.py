@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,6 +11,7 @@ from bot.compose import create_hub, features
 from bot.compose import parse_config
 from bot.console import ConsoleTransport
 from bot.messages import CATALOGUE
+from tests.backends import rows
 
 INTERNAL = {CATALOGUE["en"]["error.internal"], CATALOGUE["pl"]["error.internal"]}
 
@@ -50,8 +50,7 @@ LONG = st.builds(lambda word, n, tail: f"!{word} " + tail * n, st.sampled_from(W
 MESSAGES = st.one_of(COMMANDS, st.text(max_size=300), st.text(max_size=50).map(lambda t: "!" + t), LONG)
 
 
-def test_any_message_is_ignored_or_answered_never_an_internal_error(tmp_path):
-    db_path = tmp_path / "hub.db"
+def test_any_message_is_ignored_or_answered_never_an_internal_error(tmp_path, backend, db_url):
     config = parse_config(f"""
 [matrix]
 user_id = "@hub:localhost"
@@ -59,7 +58,7 @@ password = "fuzz-password"
 [bot]
 admins = ["@admin:localhost"]
 [database]
-url = "sqlite+aiosqlite:///{db_path}"
+url = "{db_url}"
 """, tmp_path / "config.toml", env={})
 
     with asyncio.Runner() as runner:
@@ -95,10 +94,9 @@ url = "sqlite+aiosqlite:///{db_path}"
             assert runner.run(leader.handle("!whoami")) == [
                 "You are @anna:localhost; your role in this room: leader; language: en."]
             assert runner.run(leader.handle("!ping"))[0].startswith("pong!")
+            assert runner.run(rows(db_url, "SELECT language FROM user_settings WHERE user_id = '@anna:localhost'")) == [
+                ("en",)]
+            if backend.name == "sqlite":
+                assert runner.run(rows(db_url, "PRAGMA integrity_check")) == [("ok",)]
         finally:
             runner.run(hub.close())
-
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        assert conn.execute("SELECT language FROM user_settings WHERE user_id = '@anna:localhost'").fetchone() == (
-            "en",)

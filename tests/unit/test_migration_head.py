@@ -22,8 +22,8 @@ def test_head_revision_is_alembics_head():
     assert script.get_heads() == [HEAD_REVISION]
 
 
-async def test_current_revision_is_read_without_alembic(tmp_path):
-    engine = db.make_engine(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+async def test_current_revision_is_read_without_alembic(empty_db_url):
+    engine = db.make_engine(empty_db_url)
     try:
         assert await db.current_revision(engine) is None
         await db.upgrade(engine, "0002_calculator")
@@ -55,17 +55,17 @@ def _upgrade_in_a_new_process(url: str, revision: str = "head") -> str:
     return done.stdout.strip()
 
 
-def test_alembic_is_imported_only_to_migrate(tmp_path):
-    new = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
+def test_alembic_is_imported_only_to_migrate(make_db):
+    new = make_db(migrated=False)
     assert _upgrade_in_a_new_process(new) == f"{HEAD_REVISION} True"  # a new database: migrated
     assert _upgrade_in_a_new_process(new) == f"{HEAD_REVISION} False"  # at the head: nothing to load
-    old = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    old = make_db(migrated=False)
     assert _upgrade_in_a_new_process(old, "0002_calculator") == "0002_calculator True"
     assert _upgrade_in_a_new_process(old) == f"{HEAD_REVISION} True"  # behind the head: migrated
 
 
-def test_the_bot_process_migrates_in_a_child_and_never_loads_alembic(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+def test_the_bot_process_migrates_in_a_child_and_never_loads_alembic(empty_db_url):
+    url = empty_db_url
     code = textwrap.dedent(f"""
         import asyncio, sys
         from storage import db
@@ -84,11 +84,10 @@ def test_the_bot_process_migrates_in_a_child_and_never_loads_alembic(tmp_path):
         assert done.stdout.strip() == f"{HEAD_REVISION} False"
 
 
-async def test_a_failed_migration_in_the_child_says_why(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+async def test_a_failed_migration_in_the_child_says_why(db_url):
+    url = db_url
     engine = db.make_engine(url)
     try:
-        await db.upgrade(engine)
         async with engine.begin() as conn:  # a database from a newer version of the bot
             await conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
     finally:
@@ -97,18 +96,17 @@ async def test_a_failed_migration_in_the_child_says_why(tmp_path):
         await db.upgrade_in_child(url)
 
 
-def test_db_upgrade_prints_one_line_and_logs_migrations_only_when_asked(tmp_path):
+def test_db_upgrade_prints_one_line_and_logs_migrations_only_when_asked(tmp_path, make_db):
     config = tmp_path / "config.toml"
-    config.write_text('[matrix]\nuser_id = "@hub:localhost"\npassword = "x"\n'
-                      '[database]\nurl = "sqlite+aiosqlite:///hub.db"\n')
 
     def upgrade(*extra: str) -> subprocess.CompletedProcess:
+        config.write_text(f'[matrix]\nuser_id = "@hub:localhost"\npassword = "x"\n'
+                          f'[database]\nurl = "{make_db(migrated=False)}"\n')  # a new database each time
         return subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade", "-c", str(config), *extra],
                               cwd=tmp_path, capture_output=True, text=True, timeout=120)
 
     quiet = upgrade()
     assert quiet.returncode == 0, quiet.stderr
     assert (quiet.stdout, quiet.stderr) == (f"database is at revision {HEAD_REVISION}\n", "")
-    (tmp_path / "hub.db").unlink()
     verbose = upgrade("--verbose")
     assert "Running upgrade" in verbose.stderr and verbose.stdout.endswith(f"revision {HEAD_REVISION}\n")

@@ -1,16 +1,18 @@
 """Moderation commands through the hub's one path (parse → check chain → handler → reply), over a real
-SQLite file and the console's in-memory rooms, which apply the Matrix power rules as the homeserver does —
-a leader's conversation with the bot, without Synapse. The real homeserver is in tests/integration/test_moderation.py."""
+database and the console's in-memory rooms, which apply the Matrix power rules as the homeserver does —
+a leader's conversation with the bot, without Synapse. The real homeserver is in tests/integration/test_moderation.py.
+Each test runs on SQLite and on PostgreSQL (tests/backends.py)."""
 
 from __future__ import annotations
 
 import copy
 import itertools
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import DBAPIError
+
 from bot.app import Hub
 from bot.compose import create_hub, parse_config
 from bot.console import ConsoleTransport
@@ -22,6 +24,7 @@ from bot.rooms import MemoryRoom, MemoryRooms
 from commands.moderation import mutes as mutes_module
 from commands.moderation.mutes import lift_mute
 from storage.moderation import MuteRepository
+from tests.backends import execute, rows
 
 BOT = "@hub:x.org"
 ADMIN = "@admin:x.org"
@@ -55,8 +58,8 @@ def make_rooms(bot_level_b: int = 0) -> MemoryRooms:
 class Bot:
     """The hub with the fake homeserver; ``say`` is one message in a room, returning the reply's text."""
 
-    def __init__(self, hub: Hub, platform: ConsoleTransport, db_path: Path):
-        self.hub, self.platform, self.db_path = hub, platform, db_path
+    def __init__(self, hub: Hub, platform: ConsoleTransport, db_url: str):
+        self.hub, self.platform, self.db_url = hub, platform, db_url
         self.broadcasts: list[tuple[str, str, str]] = []  # (room, Markdown, key) of notices sent outside replies
         send = platform.send_outgoing
 
@@ -72,9 +75,8 @@ class Bot:
         assert len(replies) == 1, replies
         return render_markdown(replies[0].markdown)[0]
 
-    def cases(self) -> list[tuple]:
-        with sqlite3.connect(self.db_path) as db:
-            return db.execute("SELECT actor, action, target, room_id, outcome FROM audit_log ORDER BY id").fetchall()
+    async def cases(self) -> list[tuple]:
+        return await rows(self.db_url, "SELECT actor, action, target, room_id, outcome FROM audit_log ORDER BY id")
 
     def room(self, room_id: str = ROOM_A) -> MemoryRoom:
         return self.platform.rooms.rooms[room_id]
@@ -84,7 +86,7 @@ class Bot:
 
 
 @pytest.fixture
-async def bot(tmp_path):
+async def bot(tmp_path, db_url):
     hubs = []
 
     async def make(bot_level_b: int = 0, language: str = "en") -> Bot:
@@ -98,13 +100,13 @@ rooms = ["{ROOM_A}", "{ROOM_B}"]
 language = "{language}"
 admins = ["{ADMIN}"]
 [database]
-url = "sqlite+aiosqlite:///hub.db"
+url = "{db_url}"
 """)
         hub = await create_hub(parse_config(path.read_text(), path, env={}))
         hubs.append(hub)
         platform = ConsoleTransport(hub, ADMIN, tmp_path / "files", rooms=make_rooms(bot_level_b))
         platform.leader_rooms = {ROOM_A, ROOM_B}
-        made = Bot(hub, platform, tmp_path / "hub.db")
+        made = Bot(hub, platform, db_url)
         for user, role in ((GMOD, "moderator"), (COORD, "coordinator")):
             assert "now" in await made.say(ADMIN, f"!role grant {user} {role}")
         return made
@@ -122,13 +124,13 @@ async def test_a_leader_is_refused_with_the_role_needed_and_the_refusal_is_audit
     reply = await b.say(ALA, f"!mod kick {BOB} spam")
     assert "the moderator role (or higher)" in reply and "you are: leader" in reply
     assert b.room().members == before
-    assert b.cases()[-1] == (ALA, "kick", None, ROOM_A, "refused")
+    assert (await b.cases())[-1] == (ALA, "kick", None, ROOM_A, "refused")
 
 
 async def test_a_coordinator_may_not_moderate(bot):
     b = await bot()
     assert "you are: coordinator" in await b.say(COORD, f"!mod ban {BOB}")
-    assert b.cases()[-1][4] == "refused"
+    assert (await b.cases())[-1][4] == "refused"
 
 
 async def test_rank_refusal_names_both_ranks(bot):
@@ -137,7 +139,7 @@ async def test_rank_refusal_names_both_ranks(bot):
     assert f"{MOD} is moderator in this room and you are moderator" in reply
     reply = await b.say(ADMIN, f"!mod ban {OWNER}")  # a v12 creator outranks like an admin
     assert "is admin in this room and you are admin" in reply
-    assert [c[4] for c in b.cases()[-2:]] == ["refused", "refused"]
+    assert [c[4] for c in (await b.cases())[-2:]] == ["refused", "refused"]
     assert b.membership(MOD) == "join" and b.membership(OWNER) == "join"
 
 
@@ -167,7 +169,7 @@ async def test_only_an_admin_grants_or_revokes_moderator(bot):
     assert "is now moderator" in await b.say(OWNER, f"!role grant {BOB} moderator")
     assert "you are: moderator" in await b.say(MOD, f"!role revoke {BOB} moderator")
     assert "no longer a granted moderator" in await b.say(ADMIN, f"!role revoke {BOB} moderator")
-    actions = [(c[1], c[2], c[4]) for c in b.cases()]
+    actions = [(c[1], c[2], c[4]) for c in await b.cases()]
     assert ("role.grant", None, "refused") in actions and ("role.grant", ALA, "done") in actions
     assert ("role.revoke", BOB, "done") in actions
 
@@ -211,9 +213,9 @@ async def test_kick_ban_unban_change_the_room_and_are_audited_with_the_reason(bo
     assert b.membership(BOB) == "ban"
     assert "Lifted the ban" in await b.say(ADMIN, "!mod unban bob")  # a banned member by the id's local part
     assert b.membership(BOB) == "leave"
-    with sqlite3.connect(b.db_path) as db:
-        rows = db.execute("SELECT action, reason, outcome FROM audit_log WHERE target=? ORDER BY id", (BOB,)).fetchall()
-    assert rows == [("kick", "spam links", "done"), ("kick", None, "failed"), ("ban", "again", "done"),
+    found = await rows(b.db_url, "SELECT action, reason, outcome FROM audit_log WHERE target = :bob ORDER BY id",
+                       bob=BOB)
+    assert found == [("kick", "spam links", "done"), ("kick", None, "failed"), ("ban", "again", "done"),
                     ("unban", None, "done")]
 
 
@@ -242,7 +244,7 @@ async def test_mute_keeps_the_previous_level_and_lifting_restores_it_exactly(bot
     for mute in active:
         await lift_mute(b.hub, b.platform, mute.id)
     assert b.room().power["users"][ALA] == 10 and BOB not in b.room().power["users"]  # no entry before: none after
-    assert [c[1:] for c in b.cases()[-2:]] == [("unmute", BOB, ROOM_A, "done"), ("unmute", ALA, ROOM_A, "done")]
+    assert [c[1:] for c in (await b.cases())[-2:]] == [("unmute", BOB, ROOM_A, "done"), ("unmute", ALA, ROOM_A, "done")]
 
 
 async def test_mute_below_a_raised_message_level_and_unmute_by_hand(bot):
@@ -282,8 +284,7 @@ async def test_a_mute_row_is_written_before_the_level_changes(bot):
     real_put = b.platform.put_power_levels
 
     async def put_and_look(room_id, content):
-        with sqlite3.connect(b.db_path) as db:
-            seen.extend(db.execute("SELECT user_id, previous_level FROM mutes").fetchall())
+        seen.extend(await rows(b.db_url, "SELECT user_id, previous_level FROM mutes"))
         return await real_put(room_id, content)
 
     b.platform.put_power_levels = put_and_look
@@ -310,7 +311,7 @@ async def test_in_all_acts_where_allowed_and_says_why_not_elsewhere(bot):
     assert "✅ Leaders A" in reply and "⛔ Leaders B" in reply and "kick" not in reply.split("⛔")[0]
     assert "my power level is 0 and ban needs 50" in reply
     assert b.membership(BOB, ROOM_A) == "ban" and b.membership(BOB, ROOM_B) == "join"
-    outcomes = {c[3]: c[4] for c in b.cases() if c[1] == "ban"}
+    outcomes = {c[3]: c[4] for c in await b.cases() if c[1] == "ban"}
     assert outcomes == {ROOM_A: "done", ROOM_B: "refused"}
     # Power held in room A makes Marta a moderator there only.
     b.room(ROOM_B).power["users"][BOT] = 100
@@ -372,17 +373,17 @@ async def test_a_refusal_is_written_once_even_when_the_command_runs_again(bot):
     b = await bot()
     await b.say(ALA, f"!mod kick {BOB}", event_id="$same")
     await b.say(ALA, f"!mod kick {BOB}", event_id="$same")
-    assert [c for c in b.cases() if c[0] == ALA] == [(ALA, "kick", None, ROOM_A, "refused")]
+    assert [c for c in await b.cases() if c[0] == ALA] == [(ALA, "kick", None, ROOM_A, "refused")]
 
 
 async def test_the_audit_log_is_append_only(bot):
     b = await bot()
     await b.say(MOD, f"!mod kick {BOB}")
-    with sqlite3.connect(b.db_path) as db:
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            db.execute("UPDATE audit_log SET outcome='done'")
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            db.execute("DELETE FROM audit_log")
+    before = await b.cases()
+    for statement in ("UPDATE audit_log SET outcome = 'refused'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            await execute(b.db_url, statement)
+    assert await b.cases() == before
 
 
 async def test_help_shows_moderation_only_to_moderators(bot):

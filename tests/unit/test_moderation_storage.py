@@ -9,17 +9,11 @@ from sqlalchemy.exc import DBAPIError
 from storage import db
 from storage.audit import AuditRepository
 from storage.moderation import MuteRepository
-from tests.pg import postgres_server  # noqa: F401  (the fixture)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database("moderation")
-    engine = db.make_engine(url)
-    await db.upgrade(engine)
+@pytest.fixture
+async def engine(db_url):
+    engine = db.make_engine(db_url)
     yield engine
     await engine.dispose()
 

@@ -13,7 +13,6 @@ from storage import db, hotpath
 from storage.hotpath import RuntimeStore
 from storage.models import RoleGrant
 from storage.runtime import InboxRepository, RoleRepository, SettingsRepository
-from tests.pg import postgres_server  # noqa: F401  (the fixture)
 
 RUNTIME_TABLES = {"bot_state", "inbox", "user_settings", "role_grants"}
 
@@ -22,19 +21,9 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(db._alembic_config()).get_current_head()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    """A fresh, empty database: a SQLite file, or a new database on the test PostgreSQL server."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
-    server = request.getfixturevalue("postgres_server")
-    return server.create_database("runtime")
-
-
 @pytest.fixture
-async def engine(database_url):
-    engine = db.make_engine(database_url)
-    await db.upgrade(engine)
+async def engine(db_url):
+    engine = db.make_engine(db_url)
     yield engine
     await engine.dispose()
 
@@ -50,8 +39,8 @@ async def table_names(engine) -> set[str]:
         return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
 
 
-async def test_migrations_create_the_runtime_tables_on_an_empty_database(database_url):
-    engine = db.make_engine(database_url)
+async def test_migrations_create_the_runtime_tables_on_an_empty_database(empty_db_url):
+    engine = db.make_engine(empty_db_url)
     try:
         assert await db.current_revision(engine) is None
         await db.upgrade(engine)
@@ -73,16 +62,16 @@ async def test_migrations_are_idempotent_and_keep_the_data(engine):
         store.close()
 
 
-async def test_state_survives_a_new_engine(database_url):
+async def test_state_survives_a_new_engine(db_url):
     """What one process committed, the next one (a restart) reads."""
-    first = db.make_engine(database_url)
+    first = db.make_engine(db_url)
     await db.upgrade(first)
     store = RuntimeStore(first)
     await store.run(hotpath.record_batch, [], "next_batch", "token-1")
     await store.run(hotpath.record_batch, [], "next_batch", "token-2")
     store.close()
     await first.dispose()
-    second = db.make_engine(database_url)
+    second = db.make_engine(db_url)
     store = RuntimeStore(second)
     try:
         assert await store.run(hotpath.get_state, "next_batch") == "token-2"
@@ -247,12 +236,12 @@ async def test_sqlite_runs_in_wal_mode(tmp_path):
         await engine.dispose()
 
 
-async def test_the_hub_answers_and_remembers_on_postgresql(postgres_server, tmp_path):  # noqa: F811
-    """The whole command path on PostgreSQL, its URL given in the environment as an operator would."""
+async def test_the_hub_answers_and_remembers_with_its_database_url_in_the_environment(empty_db_url, tmp_path):
+    """The whole command path on a new database, its URL given in the environment as an operator would."""
     from bot.compose import create_hub, parse_config
     from bot.console import ConsoleTransport
 
-    url = postgres_server.create_database("hub")
+    url = empty_db_url
     text = '[matrix]\nuser_id = "@hub:localhost"\npassword = "p"\n[bot]\nlanguage = "en"\n'
     config = parse_config(text, tmp_path / "config.toml", env={"LEADERS_HUB_DATABASE_URL": url})
     hub = await create_hub(config)
