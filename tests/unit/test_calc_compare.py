@@ -8,8 +8,8 @@ from bot.console import ConsoleTransport
 from tests.unit.test_console import write_config
 
 
-async def test_two_saved_scenarios_side_by_side_in_both_languages(tmp_path):
-    path = write_config(tmp_path, "en")
+async def test_two_saved_scenarios_side_by_side_in_both_languages(tmp_path, db_url):
+    path = write_config(tmp_path, db_url, "en")
     hub = await create_hub(parse_config(path.read_text(), path, env={}))
     try:
         console = ConsoleTransport(hub, "@anna:localhost", tmp_path / "files")
