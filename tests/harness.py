@@ -165,6 +165,19 @@ class Member:
         return await self.wait_reply(await self.send(room_id, body, **extra), timeout)
 
 
+def _json_or_empty(data: bytes) -> dict[str, Any]:
+    try:
+        return json.loads(data or b"{}")
+    except ValueError:
+        return {}
+
+
+def from_bot(member: Member, bot_id: str, needle: str) -> list[dict]:
+    """The bot's messages with ``needle`` in their text; an edit (``m.replace``) is not a new message."""
+    return [e for e in member.events if e.get("sender") == bot_id and needle in e.get("content", {}).get("body", "")
+            and (e["content"].get("m.relates_to") or {}).get("rel_type") != "m.replace"]
+
+
 def reply_text(event: dict[str, Any]) -> str:
     return event.get("content", {}).get("body", "")
 
@@ -225,23 +238,17 @@ class BotProcess:
         return self
 
     def health(self) -> tuple[int, dict[str, Any]]:
-        """``/healthz``: its status code and its JSON (``{}`` when it does not answer)."""
+        """``/healthz``: its status code (0 when it does not answer) and its JSON (``{}`` without one)."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/healthz", timeout=2) as r:
-                return r.status, json.loads(r.read() or b"{}")
+                return r.status, _json_or_empty(r.read())
         except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"{}")
-        except (OSError, ValueError):
+            return exc.code, _json_or_empty(exc.read())
+        except OSError:
             return 0, {}
 
     def healthz(self) -> int:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/healthz", timeout=2) as r:
-                return r.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
-        except OSError:
-            return 0
+        return self.health()[0]
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/metrics", timeout=5) as r:

@@ -66,6 +66,7 @@ from bot.app import Hub
 from basics.ids import txn_id
 from bot.config import resolve_path
 from bot.context import Incoming
+from bot.leader import ACTIVE
 from bot.matrix.crypto import withheld
 from bot.matrix.crypto.api import ApiError, MatrixApi
 from bot.matrix.crypto.identity import CrossSigning, IdentityStatus, LocalKeys, RecoveryKeySource
@@ -317,7 +318,7 @@ class MatrixTransport(RoomAdmin):
         if lead is None:
             return
         while not lead.may_send():
-            if lead.role != "active" or self.stopping.is_set():
+            if lead.role != ACTIVE or self.stopping.is_set():
                 raise Fenced("this instance is not the active one")
             await asyncio.sleep(0.05)
 

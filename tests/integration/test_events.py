@@ -16,7 +16,7 @@ import pytest
 
 from tests.calendars import Expected, assert_icaljs_reads, assert_python_libraries_read, icaljs, wall_clock_series
 from tests.backends import as_datetime, rows
-from tests.harness import BotProcess, Member, reply_text
+from tests.harness import BotProcess, Member, from_bot, reply_text
 
 pytestmark = pytest.mark.synapse
 
@@ -27,11 +27,6 @@ async def _planned(bot: BotProcess, kind: str) -> list[tuple[datetime, str]]:
                        kind=kind)
     return [(as_datetime(due), status) for due, status in found]
 
-
-def _from_bot(member: Member, bot_id: str, needle: str) -> list[dict]:
-    """The bot's messages with ``needle`` in their text; an edit (``m.replace``) is not a new message."""
-    return [e for e in member.events if e.get("sender") == bot_id and needle in e.get("content", {}).get("body", "")
-            and (e["content"].get("m.relates_to") or {}).get("rel_type") != "m.replace"]
 
 
 async def _react(member: Member, room: str, event_id: str, key: str) -> str:
@@ -96,9 +91,9 @@ async def test_event_from_preview_to_reminder_exactly_once(events_room):
     assert abs(post["origin_server_ts"] / 1000 - post_due.timestamp()) < 2.0
 
     await asyncio.sleep(2)
-    assert len(_from_bot(leader, bot_id, "📅")) == 1
-    assert len(_from_bot(leader, bot_id, "⏰")) == 1
-    assert len(_from_bot(leader, bot_id, "📣")) == 1
+    assert len(from_bot(leader, bot_id, "📅")) == 1
+    assert len(from_bot(leader, bot_id, "⏰")) == 1
+    assert len(from_bot(leader, bot_id, "📣")) == 1
 
     # The .ics file and the feed parse back as valid iCalendar.
     ics_cmd = await leader.send(room, "!event ics 1")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.harness import PASSWORD, BotProcess, Member, reply_text
+from tests.harness import PASSWORD, BotProcess, Member, from_bot, reply_text
 from tests.pg import postgres_server  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.synapse
@@ -31,10 +31,6 @@ async def _wait_role(bot: BotProcess, role: str, timeout: float) -> float:
 def _active_metric(bot: BotProcess) -> float:
     return float(re.search(r"^leaders_hub_active (\S+)$", bot.metrics(), re.M).group(1))
 
-
-def _from_bot(member: Member, bot_id: str, needle: str) -> list[dict]:
-    return [e for e in member.events if e.get("sender") == bot_id and needle in e.get("content", {}).get("body", "")
-            and (e["content"].get("m.relates_to") or {}).get("rel_type") != "m.replace"]
 
 
 async def _encrypted_ping_answered_once(member: Member, room: str, bot_id: str, kill) -> dict:
@@ -80,7 +76,7 @@ async def test_two_instances_one_active_failover_and_back(homeserver, members, u
     for text, when in (("Both run now", "in 3 seconds"), ("During the takeover", "in 12 seconds")):
         scheduled = await coordinator.ask(room, f'!announce "{when}" rooms:this {text}')
         assert "scheduled" in reply_text(scheduled), reply_text(scheduled)
-    await coordinator.wait_for(lambda e: _from_bot(coordinator, bot_id, "Both run now"), timeout=30)
+    await coordinator.wait_for(lambda e: from_bot(coordinator, bot_id, "Both run now"), timeout=30)
     # A mute that ends during the takeover.
     assert "Muted" in reply_text(await coordinator.ask(room, f"!mod mute {mutee.user_id} 12s"))
     # The leader's encrypted client must know both of the bot's devices, so that it shares its keys with both.
@@ -132,7 +128,7 @@ async def test_two_instances_one_active_failover_and_back(homeserver, members, u
     await takeover(one, two, 1)
     lifted = await coordinator.wait_for(lambda e: len(_level_changes(coordinator, bot_id)) >= 2, timeout=30)
     assert lifted
-    announced = await coordinator.wait_for(lambda e: _from_bot(coordinator, bot_id, "During the takeover"), timeout=30)
+    announced = await coordinator.wait_for(lambda e: from_bot(coordinator, bot_id, "During the takeover"), timeout=30)
     assert announced
     # The setting made through the first instance holds on the second.
     polish = await second.ask(room, "!ping")
@@ -145,10 +141,10 @@ async def test_two_instances_one_active_failover_and_back(homeserver, members, u
     scheduled = await coordinator.ask(room, '!announce "in 8 seconds" rooms:this Second takeover')
     assert "scheduled" in reply_text(scheduled)
     await takeover(two, one, 2)
-    await coordinator.wait_for(lambda e: _from_bot(coordinator, bot_id, "Second takeover"), timeout=30)
+    await coordinator.wait_for(lambda e: from_bot(coordinator, bot_id, "Second takeover"), timeout=30)
     await asyncio.sleep(2)
     for text in ("Both run now", "During the takeover", "Second takeover"):
-        assert len(_from_bot(coordinator, bot_id, text)) == 1, text
+        assert len(from_bot(coordinator, bot_id, text)) == 1, text
     # The mute was put on once and lifted once: two changes of the power levels by the bot, the last one
     # giving the muted leader their level back.
     changes = _level_changes(coordinator, bot_id)
