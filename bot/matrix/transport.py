@@ -471,8 +471,13 @@ class MatrixTransport(RoomAdmin):
                 incoming = self._to_incoming(room_id, event, cutoff)
                 if incoming:
                     candidates.append(incoming)
-        if not candidates and not redactions and time.monotonic() - self._token_saved_at < TOKEN_SAVE_EVERY:
-            return  # nothing to record: a replay of this batch from the older token would find nothing new
+        # Nothing to record: a replay of this batch from the older token would find nothing new. Except
+        # to-device messages (room keys): nio has already taken them into the key store, and read a second
+        # time after a restart an Olm message no longer decrypts (its message key is used up) — harmless, as
+        # the store has what it carried, but noisy, and nio may take the Olm session for broken.
+        if (not candidates and not redactions and not getattr(resp, "to_device_events", None)
+                and time.monotonic() - self._token_saved_at < TOKEN_SAVE_EVERY):
+            return
         if redactions:
             # A redacted reaction is a reaction taken back: tell the features what it was.
             taken_back = [e.redacts for _room, e in redactions]

@@ -6,7 +6,8 @@
 - ``/keys/query`` answers are read for the cross-signing keys nio ignores, to know which devices are
   signed by their owner;
 - nio's own handling of to-device verification events is switched off: the bot's verification
-  (``bot.matrix.crypto.verification``) answers them, and nio's would cancel what it does not understand.
+  (``bot.matrix.crypto.verification``) answers them, and nio's would cancel what it does not understand;
+- each to-device message changes the key store in one transaction (nio writes each change on its own).
 """
 
 from __future__ import annotations
@@ -103,6 +104,22 @@ if ENCRYPTION_ENABLED:
                         {"algorithm": self._megolm_algorithm, "room_id": room_id, "session_id": session.id,
                          "sender_key": self.account.identity_keys["curve25519"], "code": "m.unverified",
                          "reason": WITHHELD_UNVERIFIED}))
+
+        def handle_to_device_event(self, event):
+            """One to-device message, and what it changes in the key store — the Olm session it moved on, the
+            room key it carried, the one-time key it used up — written in one SQLite transaction.
+
+            nio commits each of those on its own. A process killed between them (kill -9 while a sync is being
+            read, which is when a failover kills it) kept the moved-on Olm session but not the room key; the
+            homeserver sends the message again (the sync token was not saved yet), and the Olm session can no
+            longer decrypt it ("Found matching session yet decryption failed"): the key was lost for good and
+            the device could never read the messages of that session. All or nothing, the message is read
+            again after the restart."""
+            database = getattr(self.store, "database", None)
+            if database is None or not hasattr(database, "atomic"):
+                return super().handle_to_device_event(event)
+            with database.bind_ctx(self.store.models), database.atomic():
+                return super().handle_to_device_event(event)
 
         def handle_key_verification(self, event) -> None:
             """Verification is the bot's own (bot.matrix.crypto.verification): nio's must not answer or cancel."""
