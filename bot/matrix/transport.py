@@ -409,6 +409,10 @@ class MatrixTransport(RoomAdmin):
             self.connected = True
             if first and self._previous_device not in (None, self.client.device_id):
                 await self._look_back(resp)
+            if first:
+                # The rows left unfinished before this start — read before this batch records its own new
+                # rows, which it hands on itself: read after, a new command would run twice.
+                await self._resume_unfinished()
             await self._handle_sync(resp, since=token)
             await self._on_verification_events(resp)
             token = resp.next_batch
@@ -417,7 +421,6 @@ class MatrixTransport(RoomAdmin):
             if first:
                 first = False
                 self.first_sync_done.set()
-                await self._resume_unfinished()
                 for job in self.hub.background_jobs:
                     self._spawn(self._run_job(job))
                 self._spawn(self._verification_answers())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 
 import pytest
@@ -62,6 +63,9 @@ async def test_commands_sent_while_down_are_answered_unless_too_old(homeserver, 
         assert "role in this room: leader" in reply_text(await leader.wait_reply(event_id))
     await _quiet(2)
     assert leader.replies_to(too_old) == []
+    # Each ran once: the homeserver would hide a second reply (the same transaction id), not a second run.
+    ran = re.findall(r'^leaders_hub_commands_total\{command="whoami"[^}]*\} (\S+)$', bot.metrics(), re.M)
+    assert sum(float(n) for n in ran) == 2, ran
     bot.stop()
 
 
