@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence, TypeVar
 
 from sqlalchemy import Connection, Table, bindparam, create_engine, event, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
@@ -37,6 +39,13 @@ from storage.db import sqlite_pragmas
 from storage.models import BotMessage, BotState, InboxEvent, RoleGrant, RoomSettings, UserSettings, utcnow
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# PostgreSQL ends one of two transactions that wait for each other (a deadlock) or that a serializable
+# snapshot cannot order; the other goes on. Its steps are idempotent (ON CONFLICT, updates to a state), so
+# the one ended is run again. https://www.postgresql.org/docs/current/mvcc-serialization-failure-handling.html
+RETRIED_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+RETRIES = 5
 
 INBOX: Table = InboxEvent.__table__  # type: ignore[assignment]
 STATE: Table = BotState.__table__  # type: ignore[assignment]
@@ -149,7 +158,8 @@ def finish(conn: Connection, event_id: str, sent: list[tuple[str, str]], command
 
 
 def finish_all(conn: Connection, finished: Sequence[tuple]) -> None:
-    for args in finished:
+    # In the order of the rows, so that two transactions marking rows done lock them in the same order.
+    for args in sorted(finished, key=lambda f: f[0]):
         finish(conn, *args)
 
 
@@ -202,11 +212,21 @@ class RuntimeStore:
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-db")
 
     async def run(self, step: Callable[..., T], *args: Any) -> T:
-        """``step(connection, *args)`` in one transaction, committed."""
+        """``step(connection, *args)`` in one transaction, committed; run again if PostgreSQL ended it as
+        a deadlock's or a serialization conflict's victim (``RETRIED_SQLSTATES``)."""
         if self._sync_engine is not None:
             return await asyncio.get_running_loop().run_in_executor(self._thread, self._in_transaction, step, args)
-        async with self.engine.begin() as conn:
-            return await conn.run_sync(step, *args)
+        for attempt in range(RETRIES):
+            try:
+                async with self.engine.begin() as conn:
+                    return await conn.run_sync(step, *args)
+            except DBAPIError as exc:
+                if attempt == RETRIES - 1 or getattr(exc.orig, "sqlstate", None) not in RETRIED_SQLSTATES:
+                    raise
+                log.warning("%s was ended by the database (%s); running it again", step.__name__,
+                            getattr(exc.orig, "sqlstate", None))
+                await asyncio.sleep(0.05 * (attempt + 1))
+        raise AssertionError("not reached")
 
     def _in_transaction(self, step: Callable[..., T], args: tuple) -> T:
         with self._sync_engine.begin() as conn:  # type: ignore[union-attr]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -259,3 +260,33 @@ async def test_the_hub_answers_and_remembers_with_its_database_url_in_the_enviro
             "Jesteś @anna:localhost; Twoja rola w tym pokoju: lider; język: pl."]
     finally:
         await hub.close()
+
+
+async def test_two_steps_that_deadlock_both_complete(engine):
+    """Two steps locking the same two rows in opposite orders: on PostgreSQL one of them is ended as a
+    deadlock's victim and run again; on SQLite writers take turns. Either way both steps are done."""
+    store = RuntimeStore(engine)
+    for key in ("a", "b"):
+        await store.run(hotpath.put_state, key, "0")
+    waits = {"postgresql": "SELECT pg_sleep(0.3)", "sqlite": "SELECT 1"}[engine.dialect.name]
+    runs: list[str] = []
+
+    def locking(first: str, second: str):
+        def step(conn):
+            runs.append(first)
+            hotpath.put_state(conn, first, first + second)
+            conn.execute(text(waits))
+            hotpath.put_state(conn, second, first + second)
+            return first + second
+        step.__name__ = f"locking_{first}_{second}"
+        return step
+
+    try:
+        done = await asyncio.gather(store.run(locking("a", "b")), store.run(locking("b", "a")))
+        assert sorted(done) == ["ab", "ba"]
+        if engine.dialect.name == "postgresql":
+            assert len(runs) == 3, runs  # one of the two was run again
+        values = {await store.run(hotpath.get_state, "a"), await store.run(hotpath.get_state, "b")}
+        assert len(values) == 1 and values <= {"ab", "ba"}  # the last one to commit wrote both rows
+    finally:
+        store.close()
