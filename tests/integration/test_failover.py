@@ -72,6 +72,11 @@ async def test_two_instances_one_active_failover_and_back(homeserver, members, u
 
     # A setting made through the active one holds on the other after the takeover.
     assert "po polsku" in reply_text(await second.ask(room, "!lang pl"))
+    # So does a role granted through it: the leader may announce only once made a coordinator.
+    denied = reply_text(await leader.ask(room, '!announce "in 2 hours" rooms:this Not yet'))
+    assert "Only a user with the coordinator role" in denied, denied
+    granted = reply_text(await coordinator.ask(room, f"!role grant {leader.user_id} coordinator"))
+    assert "is now coordinator" in granted, granted
     # An announcement due while both run is sent once, by the active one; one falls due during the takeover.
     for text, when in (("Both run now", "in 3 seconds"), ("During the takeover", "in 12 seconds")):
         scheduled = await coordinator.ask(room, f'!announce "{when}" rooms:this {text}')
@@ -131,6 +136,8 @@ async def test_two_instances_one_active_failover_and_back(homeserver, members, u
     # The setting made through the first instance holds on the second.
     polish = await second.ask(room, "!ping")
     assert reply_text(polish).startswith("pong! Twoja"), reply_text(polish)
+    held = reply_text(await leader.ask(room, '!announce "in 2 hours" rooms:this The grant holds'))
+    assert "scheduled" in held, held
 
     # The killed one comes back as the standby; then the new active one is killed.
     one.start(wait=False)
