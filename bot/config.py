@@ -133,6 +133,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "allowed_servers": Key(list, [], "homeservers whose users may invite the bot (besides admins)",
                                _servers),
         "sync_timeout_ms": Key(int, 30000, "long-poll timeout of /sync", _range(0, 300000)),
+        "standby_key_check_seconds": Key(int, 60, "how often a standby asks the homeserver how many one-time keys "
+                                         "its device has left, and uploads more", _range(5, 86400)),
     },
     "bot": {
         "prefix": Key(str, "!", "command prefix", lambda v: None if v and not v.isspace() and len(v) <= 5 else "must be 1–5 visible characters"),

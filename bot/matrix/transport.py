@@ -794,8 +794,30 @@ class MatrixTransport(RoomAdmin):
             await self.set_up_encryption(create=False)
             if self.identity is None or self.identity.status.state == "ready" or not self.cfg["cross_signing"]:
                 self._standby_ready = True
-                return
+                break
             await self._sleep(5)  # the active instance may still be creating the identity
+        while not self.stopping.is_set():
+            await self._sleep(self.cfg["standby_key_check_seconds"])
+            # Shielded: the takeover cancels this task, but not an upload half done.
+            await asyncio.shield(self._standby_one_time_keys())
+
+    async def _standby_one_time_keys(self) -> None:
+        """A standby does not sync, so it does not hear how many of its one-time keys are left: each client
+        that starts an Olm session with its device claims one, and with none left a new leader's client could
+        not share its room keys with it. It asks (an empty key upload answers the counts) and uploads more."""
+        if not self.client.olm or self.api is None:
+            return
+        try:
+            _, counts = await self.api.request("POST", "/_matrix/client/v3/keys/upload", {})
+            left = int((counts.get("one_time_key_counts") or {}).get("signed_curve25519", 0))
+            self.client.olm.uploaded_key_count = left
+            if self.client.should_upload_keys:
+                log.info("the standby device has %d one-time keys left; uploading more", left)
+                await self.client.keys_upload()
+        except (ApiError, *NETWORK_ERRORS) as exc:
+            log.warning("one-time keys of the standby device not checked: %s", exc)
+        except LocalProtocolError as exc:
+            log.warning("one-time keys of the standby device not uploaded: %s", exc)
 
     async def run_active(self) -> None:
         await self.login_once()

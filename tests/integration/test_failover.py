@@ -174,3 +174,55 @@ async def _wait_devices(member: Member, user_id: str, count: int, timeout: float
             return
         await asyncio.sleep(0.5)
     raise AssertionError(f"{member.user_id} does not see {count} devices of {user_id}")
+
+
+async def _claim_one_time_key(member: Member, user_id: str, device_id: str) -> bool:
+    """What a new client does before its first encrypted message to a device: claim one of its one-time keys.
+    True when the homeserver had one left."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{member.client.homeserver}/_matrix/client/v3/keys/claim",
+                             headers={"Authorization": f"Bearer {member.client.access_token}"},
+                             json={"one_time_keys": {user_id: {device_id: "signed_curve25519"}}}) as resp:
+            assert resp.status == 200, await resp.text()
+            body = await resp.json()
+    return bool(((body.get("one_time_keys") or {}).get(user_id) or {}).get(device_id))
+
+
+async def test_a_standby_that_never_syncs_still_has_one_time_keys_for_new_clients(homeserver, members, unique,
+                                                                                 tmp_path, postgres_server):
+    """Every client that starts an encrypted session with the standby's device takes one of its one-time keys;
+    the standby does not sync, so it asks how many are left and uploads more before they run out."""
+    url = postgres_server.create_database("standby_keys")
+    bot_id = homeserver.register(unique("hub"), PASSWORD)
+    owner = await members(unique("owner"))
+    room = await owner.create_room("Leaders", invite=[bot_id])
+    shared = f'recovery_key_file = "{tmp_path / "recovery-key.txt"}"'
+    one = BotProcess(tmp_path / "one", homeserver, rooms=[room], user_id=bot_id, matrix=shared, database=url)
+    two = BotProcess(tmp_path / "two", homeserver, rooms=[room], user_id=bot_id, database=url,
+                     matrix=shared + "\nstandby_key_check_seconds = 5")
+    one.start()
+    await _wait_role(one, "active", 30)
+    two.start(wait=False)
+    await _wait_role(two, "standby", 15)
+    deadline = time.monotonic() + 30
+    while not (found := re.search(r"logged in as \S+, device (\S+)", two.log())):
+        assert time.monotonic() < deadline, two.log()[-3000:]
+        await asyncio.sleep(0.2)
+    device = found.group(1)
+    # Many new clients: every key the standby uploaded at its start is taken.
+    claimed = 0
+    while await _claim_one_time_key(owner, bot_id, device):
+        claimed += 1
+        assert claimed < 200, "the standby's one-time keys never ran out"
+    assert claimed >= 10, claimed
+    # The next new client within the check's interval finds a key again.
+    deadline = time.monotonic() + 20
+    while not await _claim_one_time_key(owner, bot_id, device):
+        assert time.monotonic() < deadline, f"no one-time key uploaded by the standby:\n{two.log()[-3000:]}"
+        await asyncio.sleep(1)
+    assert "one-time keys left; uploading more" in two.log()
+    assert _active_metric(two) == 0
+    one.stop()
+    two.stop()
