@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 INDEX_FILE = "search-index.bin"  # in the hub's cache folder: it can always be rebuilt from the database
 SAVE_DELAY = 30.0  # seconds without a change before a changed index is saved
 BATCH = 1000  # solutions read and indexed at a time
+LIVE_BATCH = 50  # solutions indexed between two turns of the event loop in an index that searches read
 
 
 @commands.service
@@ -90,28 +91,69 @@ class ArchiveIndex:
                 return
             index = await asyncio.to_thread(self._open)
             known = index.versions() if index is not None else {}
-            gone = [record_id for record_id in known if record_id not in versions]
-            stale = [record_id for record_id, version in versions.items() if known.get(record_id) != version]
+            target = index if index is not None else self.index
+            gone, stale = await self._bring_up_to_date(target, known, versions, live=False)
             if index is not None:
                 log.info("search index opened from %s: %d solutions, %d changed and %d withdrawn since it was saved",
                          self.path, len(known), len(stale), len(gone))
-            target = index if index is not None else self.index
-            await asyncio.to_thread(_update, target, gone, [])  # many gone: a compaction, seconds
-            # A batch of solutions at a time, read then indexed in a worker thread: the first start with a
-            # large archive never holds all its records in memory at once.
-            for start in range(0, len(stale), BATCH):
-                async with self.hub.sessions() as session:
-                    rows = await ArchiveRepository(session).by_record_ids(stale[start:start + BATCH])
-                rows.sort(key=lambda row: row.number)
-                records = [(record_of(row), index_version(row)) for row in rows]
-                del rows
-                await asyncio.to_thread(_update, target, [], records)
-            if index is not None:
                 self._index = index
             self.analysing = bool(stale)  # indexing the records opened the dictionaries
             self.built = True
+
+    async def catch_up(self) -> None:
+        """Built, or brought up to date with the database: what was approved, edited or withdrawn through
+        another instance since this one built its index (a standby's public pages build it; the standby
+        becomes the active one later)."""
+        if not self.built:
+            await self._build()
+            return
+        async with self._lock:
+            async with self.hub.sessions() as session:
+                versions = await ArchiveRepository(session).approved_versions()
+            if not versions and self._index is None:  # still nothing to search
+                return
+            async with self._writing:
+                known = self._index.versions() if self._index is not None else {}
+                gone, stale = await self._bring_up_to_date(self.index, known, versions, live=True)
             if gone or stale:
-                self.unsaved.set()
+                log.info("search index brought up to date: %d solutions changed and %d withdrawn elsewhere",
+                         len(stale), len(gone))
+                self.analysing = self.analysing or bool(stale)
+
+    async def _bring_up_to_date(self, target: "SearchIndex", known: dict[str, int], versions: dict[str, int],
+                                live: bool) -> tuple[list[str], list[str]]:
+        """Index in ``target`` (holding ``known``) the approved solutions of ``versions`` it lacks or holds
+        in another version, and drop those no longer approved; returns (dropped, indexed). An index not yet
+        searched is changed in a worker thread; a ``live`` one, which searches read meanwhile, on the event
+        loop a few solutions at a time (a search sees each one whole, before or after)."""
+        gone = [record_id for record_id in known if record_id not in versions]
+        stale = [record_id for record_id, version in versions.items() if known.get(record_id) != version]
+        if live:
+            for start in range(0, len(gone), LIVE_BATCH):
+                _update(target, gone[start:start + LIVE_BATCH], [])
+                await asyncio.sleep(0)
+        else:
+            await asyncio.to_thread(_update, target, gone, [])  # many gone: a compaction, seconds
+        # A batch of solutions at a time, read then indexed in a worker thread: the first start with a
+        # large archive never holds all its records in memory at once.
+        for start in range(0, len(stale), BATCH):
+            async with self.hub.sessions() as session:
+                rows = await ArchiveRepository(session).by_record_ids(stale[start:start + BATCH])
+            rows.sort(key=lambda row: row.number)
+            records = [(record_of(row), index_version(row)) for row in rows]
+            del rows
+            if live:
+                if not self.analysing:  # opening the dictionaries may take seconds: not on the event loop
+                    await asyncio.to_thread(target.analyzer.warm_up)
+                    self.analysing = True
+                for first in range(0, len(records), LIVE_BATCH):
+                    _update(target, [], records[first:first + LIVE_BATCH])
+                    await asyncio.sleep(0)
+            else:
+                await asyncio.to_thread(_update, target, [], records)
+        if gone or stale:
+            self.unsaved.set()
+        return gone, stale
 
     def _open(self) -> "SearchIndex | None":
         """The saved index, or None (logged) when there is none that can be used."""
@@ -191,8 +233,9 @@ async def _first(event: asyncio.Event, stopping: asyncio.Event) -> bool:
 
 @commands.background
 async def build_index_at_start(hub: Any) -> None:
-    """Open (or build) the search index once the bot is connected, so the first search need not wait; then
-    keep its file current."""
+    """Open (or build) the search index once the bot is connected as the active instance, so the first search
+    need not wait, or bring up to date the one its pages built while it was a standby; then keep its file
+    current."""
     service = hub.service(ArchiveIndex)
-    await service.ready(analyse=False)
+    await service.catch_up()
     await service.keep_saved(hub.platform.stopping if hub.platform is not None else asyncio.Event())

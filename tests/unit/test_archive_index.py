@@ -232,3 +232,53 @@ async def test_a_file_of_another_format_version_is_logged_and_the_index_built_ag
         assert SearchIndex.load(service.path)[0].versions() == service.index.versions()  # the new format
     finally:
         await hub.close()
+
+
+async def test_a_standby_that_becomes_active_catches_up_with_what_the_other_instance_changed(tmp_path, db_url,
+                                                                                           caplog):
+    """Two instances of one database: the standby's public pages built its index; meanwhile solutions are
+    edited, withdrawn and imported through the active one. When the standby takes over, its start-up job
+    brings that index up to date: `!search` then finds what the other instance published."""
+    caplog.set_level(logging.INFO, logger="commands.archive.service")
+    hubs = []
+    for name in ("standby", "active"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.toml").write_text('[matrix]\nuser_id = "@hub:localhost"\npassword = "p"\n'
+                                            f'[database]\nurl = "{db_url}"\n')
+        hubs.append(await make_hub(folder))
+    standby, active = hubs
+    try:
+        async with active.sessions() as session:
+            await import_records(session, "starter.json", json.dumps(load_starter_archive()[:30]), publish=True)
+            await session.commit()
+        service = standby.service(archive_service.ArchiveIndex)
+        await service.ready()  # a search on the standby's pages
+        async with active.sessions() as session:
+            repository = ArchiveRepository(session)
+            edited = await repository.get(3)
+            record = record_of(edited)
+            record["title_en"] = "Playgrounds built by the neighbours themselves"
+            await repository.save(edited, record)
+            ArchiveRepository.decide(await repository.get(5), "deleted", "@mod:localhost")
+            await import_records(session, "more.json", json.dumps(load_starter_archive()[30:]), publish=True)
+            await session.commit()
+        assert len(service.index) == 30  # the standby's index does not know yet
+        job = asyncio.ensure_future(archive_service.build_index_at_start(standby))  # it becomes the active one
+        try:
+            for _ in range(200):
+                if "brought up to date" in caplog.text:
+                    break
+                await asyncio.sleep(0.05)
+            assert "7 solutions changed and 1 withdrawn elsewhere" in caplog.text
+        finally:
+            job.cancel()
+        records = await approved_records(standby)
+        assert len(service.index) == len(records) == 35
+        shown = await what_a_search_shows(standby)
+        assert [(total, hits and hits[0][0]) for total, _, hits in shown] == \
+            [(total, hits and hits[0][0]) for total, _, hits in fresh_answers(records)]
+        assert service.index.search("playgrounds neighbours").hits[0].id == record["id"]
+    finally:
+        for hub in hubs:
+            await hub.close()
