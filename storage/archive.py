@@ -275,6 +275,13 @@ class ArchiveRepository:
                                           .where(Solution.status == "approved").order_by(Solution.number))
         return {record_id: _version(updated_at) for record_id, updated_at in rows}
 
+    async def fingerprint(self) -> tuple[Any, ...]:
+        """Changes whenever a solution is added, removed, edited or decided (by any process): how many there
+        are, how many approved, and the latest change. One cheap query, to tell whether the index is behind."""
+        row = (await self.session.execute(select(func.count(), func.count().filter(Solution.status == "approved"),
+                                                 func.max(Solution.updated_at), func.max(Solution.number)))).one()
+        return tuple(row)
+
     async def by_record_ids(self, ids: Iterable[str], approved: bool = True) -> list[Solution]:
         """The solutions of these record ids (the approved ones only, unless ``approved`` is False)."""
         ids = list(ids)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 INDEX_FILE = "search-index.bin"  # in the hub's cache folder: it can always be rebuilt from the database
 SAVE_DELAY = 30.0  # seconds without a change before a changed index is saved
 BATCH = 1000  # solutions read and indexed at a time
+CHECK_EVERY = 30.0  # seconds between two looks at whether the database changed under the index
 LIVE_BATCH = 50  # solutions indexed between two turns of the event loop in an index that searches read
 
 
@@ -44,6 +46,9 @@ class ArchiveIndex:
         self._index: SearchIndex | None = None
         self.analysing = False  # the lemma dictionaries are open
         self.built = False
+        self.check_every = CHECK_EVERY
+        self._fingerprint: tuple[Any, ...] | None = None  # the database's, when the index was last brought up to date
+        self._checked_at = 0.0
         self.save_delay = SAVE_DELAY
         self.unsaved = asyncio.Event()  # the index has changes its file has not
         self._lock = asyncio.Lock()  # opening or building it, opening the dictionaries
@@ -71,6 +76,8 @@ class ArchiveIndex:
         open them (memory)."""
         if not self.built:
             await self._build()
+        elif time.monotonic() - self._checked_at >= self.check_every:
+            await self._catch_up_if_changed()
         if analyse and not self.analysing:
             async with self._lock:
                 if not self.analysing:
@@ -83,8 +90,7 @@ class ArchiveIndex:
             if self.built:
                 return
             use_lemma_cache(self.hub.cache_dir)  # ~2 MB of memory instead of ~47 MB
-            async with self.hub.sessions() as session:
-                versions = await ArchiveRepository(session).approved_versions()
+            versions = await self._versions()
             if not versions:  # nothing to search: no numpy, no dictionaries, no file
                 self.path.unlink(missing_ok=True)
                 self.built = True
@@ -100,6 +106,15 @@ class ArchiveIndex:
             self.analysing = bool(stale)  # indexing the records opened the dictionaries
             self.built = True
 
+    async def _catch_up_if_changed(self) -> None:
+        """Solutions imported from the command line, or changed through another instance, while this one runs:
+        seen by the next search (at most every ``check_every`` seconds one cheap query asks)."""
+        self._checked_at = time.monotonic()
+        async with self.hub.sessions() as session:
+            fingerprint = await ArchiveRepository(session).fingerprint()
+        if fingerprint != self._fingerprint:
+            await self.catch_up()
+
     async def catch_up(self) -> None:
         """Built, or brought up to date with the database: what was approved, edited or withdrawn through
         another instance since this one built its index (a standby's public pages build it; the standby
@@ -108,8 +123,7 @@ class ArchiveIndex:
             await self._build()
             return
         async with self._lock:
-            async with self.hub.sessions() as session:
-                versions = await ArchiveRepository(session).approved_versions()
+            versions = await self._versions()
             if not versions and self._index is None:  # still nothing to search
                 return
             async with self._writing:
@@ -119,6 +133,15 @@ class ArchiveIndex:
                 log.info("search index brought up to date: %d solutions changed and %d withdrawn elsewhere",
                          len(stale), len(gone))
                 self.analysing = self.analysing or bool(stale)
+
+    async def _versions(self) -> dict[str, int]:
+        """The approved solutions' versions, and the fingerprint they go with (read first: a change made
+        in between is caught up with at the next look)."""
+        async with self.hub.sessions() as session:
+            repository = ArchiveRepository(session)
+            self._fingerprint = await repository.fingerprint()
+            self._checked_at = time.monotonic()
+            return await repository.approved_versions()
 
     async def _bring_up_to_date(self, target: "SearchIndex", known: dict[str, int], versions: dict[str, int],
                                 live: bool) -> tuple[list[str], list[str]]:

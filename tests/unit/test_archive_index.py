@@ -282,3 +282,46 @@ async def test_a_standby_that_becomes_active_catches_up_with_what_the_other_inst
     finally:
         for hub in hubs:
             await hub.close()
+
+
+async def test_solutions_imported_from_the_command_line_while_the_bot_runs_are_found_by_the_next_search(
+        tmp_path, db_url, caplog):
+    """`leaders-hub archive import --publish` writes to the database the running bot reads: the next search
+    after at most `check_every` seconds (one cheap query) finds what it published."""
+    caplog.set_level(logging.INFO, logger="commands.archive.service")
+    hubs = []
+    for name in ("bot", "cli"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.toml").write_text('[matrix]\nuser_id = "@hub:localhost"\npassword = "p"\n'
+                                            f'[database]\nurl = "{db_url}"\n')
+        hubs.append(await make_hub(folder))
+    bot, cli = hubs
+    try:
+        service = bot.service(archive_service.ArchiveIndex)
+        await service.ready()  # the start-up build: an empty archive
+        async with cli.sessions() as session:
+            await import_records(session, "starter.json", json.dumps(load_starter_archive()[:12]), publish=True)
+            await session.commit()
+        service.check_every = 3600
+        assert len((await service.ready()).index) == 0  # not looked yet
+        service.check_every = 0
+        assert len((await service.ready()).index) == 12
+        assert "12 solutions changed and 0 withdrawn" in caplog.text
+        # An unchanged database: the look is one query, nothing is indexed again.
+        caplog.clear()
+        await service.ready()
+        assert "brought up to date" not in caplog.text
+        async with cli.sessions() as session:
+            withdrawn = await ArchiveRepository(session).get(2)
+            ArchiveRepository.decide(withdrawn, "deleted", "@mod:localhost")
+            await session.commit()
+        assert withdrawn.record_id in service.index
+        records = await approved_records(bot)
+        await service.ready()
+        assert len(records) == 11 and withdrawn.record_id not in service.index  # found by no search
+        assert [(total, [hit[0] for hit in hits]) for total, _, hits in await what_a_search_shows(bot)] == \
+            [(total, [hit[0] for hit in hits]) for total, _, hits in fresh_answers(records)]
+    finally:
+        for hub in hubs:
+            await hub.close()
