@@ -24,7 +24,18 @@ baseline of that step.
 Prints RSS and peak RSS (VmHWM) in MB per step, each step's RSS ÷ the baseline's, and the goal
 of ping_roundtrip.py (RSS under 100 MB) for the scenarios with an empty archive.
 
+``--live`` measures instead a real ``leaders-hub run`` process (``tests.harness.BotProcess``: SQLite,
+encryption on) against a real Synapse on 127.0.0.1 (``bot.synapse.Homeserver``), and in the same run
+the bare matrix-nio bot ``bench/bare_bot.py`` (inline) on the same Synapse: the RSS of each process
+idle after its first sync and after it answered one ``!ping`` from a leader (a nio client), in MB, and
+the ratio Leaders Hub ÷ bare bot. The bot is started twice on the same store and database: ``first
+start`` (a new database, a new device, cross-signing set up) and ``restart`` (what a bot that runs
+for weeks was started as). ``--tree NAME=DIR`` (repeatable) also runs the bot from another checkout
+(``PYTHONPATH=DIR``, the same virtual environment), e.g. the commit before a change: before and after
+in one run. Everything it starts is stopped at the end, on error, Ctrl-C or SIGTERM.
+
     .venv/bin/python bench/memory.py [--json]
+    .venv/bin/python bench/memory.py --live [--tree before=/tmp/lh-before] [--settle 5] [--json]
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -148,11 +160,207 @@ def import_starter_archive(folder: Path) -> None:
         raise SystemExit(f"importing the starter archive failed:\n{done.stdout}{done.stderr}")
 
 
+# ----- --live: a real `leaders-hub run` and the bare nio bot against a real Synapse ------------------
+
+LIVE_STEPS = ("first start, idle after the first sync", "restart, idle after the first sync",
+              "restart, after one !ping")
+BARE_STEPS = ("idle after the first sync", "after one !ping")
+
+
+def parse_trees(values: list[str]) -> list[tuple[str, Path]]:
+    """``[("this tree", ROOT), (NAME, DIR) …]`` from ``--tree NAME=DIR`` arguments."""
+    trees = [("this tree", ROOT)]
+    for value in values:
+        name, sep, folder = value.partition("=")
+        path = Path(folder).expanduser().resolve()
+        if not sep or not name or not (path / "bot" / "cli.py").is_file():
+            raise SystemExit(f"--tree {value!r}: expected NAME=DIR, DIR a checkout of Leaders Hub")
+        trees.append((name, path))
+    return trees
+
+
+async def settled_rss(pid: int, settle: float) -> dict[str, float]:
+    """RSS after ``settle`` seconds of nothing happening (what the process does right after a sync or a
+    reply, e.g. key uploads, the archive's index, a reply's bookkeeping, is over by then)."""
+    await asyncio.sleep(settle)
+    rss, peak = rss_mb(pid)
+    return {"rss": rss, "peak": peak}
+
+
+async def live_run(args: argparse.Namespace, workdir: Path, started: list) -> dict:
+    """``started`` collects what was started, so that the caller stops it whatever happens."""
+    sys.path.insert(0, str(ROOT))
+    from ping_roundtrip import BareBot, Leader  # bench/, beside this file (only the parent imports them)
+
+    from bot.synapse import Homeserver
+    from tests.harness import PASSWORD, BotProcess
+
+    class TreeBot(BotProcess):
+        """``leaders-hub run`` as BotProcess starts it, with the code of one checkout first on the path."""
+
+        def __init__(self, tree: Path, *a, **kw):
+            self.tree = tree
+            super().__init__(*a, **kw)
+
+        def start(self, wait: bool = True, timeout: float = 90) -> "TreeBot":
+            log = open(self.log_path, "ab")
+            env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(self.tree)}
+            self.process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "-c", str(self.config_path)],
+                                            stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, env=env,
+                                            start_new_session=True)
+            log.close()
+            if wait:
+                self.wait_synced(timeout)
+            return self
+
+        def wait_synced(self, timeout: float) -> None:
+            """Until ``/healthz`` says the first sync is done."""
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the bot exited ({self.process.returncode}):\n{self.log()[-3000:]}")
+                status, body = self.health()
+                if status == 200 and body.get("synced"):
+                    return
+                time.sleep(0.2)
+            raise RuntimeError(f"the bot did not finish its first sync:\n{self.log()[-3000:]}")
+
+    trees = parse_trees(args.tree)
+    homeserver = Homeserver(workdir / "synapse")
+    started.append(homeserver)
+    log_live(f"starting Synapse in {homeserver.base_dir}")
+    await asyncio.to_thread(homeserver.start)
+
+    async def measure_live(leader: Leader) -> dict:
+        async def room_for(user_id: str, name: str) -> str:
+            return await leader.create_room(name, [user_id])
+
+        # The bare nio bot: idle after its first sync, then after one !ping.
+        bare_id = await asyncio.to_thread(homeserver.register, "bare", PASSWORD)
+        bare_room = await room_for(bare_id, "memory bare")
+        bare = BareBot(workdir / "bare", homeserver, bare_id, bare_room, "inline")
+        started.append(bare)
+        log_live("bare nio bot: first sync")
+        await asyncio.to_thread(bare.start)
+        bare_steps = {BARE_STEPS[0]: await settled_rss(bare.process.pid, args.settle)}
+        await leader.ping(bare_room)
+        bare_steps[BARE_STEPS[1]] = await settled_rss(bare.process.pid, args.settle)
+        await asyncio.to_thread(bare.stop)
+
+        bots = []
+        for i, (name, tree) in enumerate(trees):
+            user_id = await asyncio.to_thread(homeserver.register, f"hub{i}", PASSWORD)
+            room = await room_for(user_id, f"memory {name}")
+            hub = TreeBot(tree, workdir / f"hub{i}", homeserver, rooms=[room], user_id=user_id)
+            started.append(hub)
+            steps = {}
+            log_live(f"Leaders Hub ({name}): first start")
+            await asyncio.to_thread(hub.start)
+            steps[LIVE_STEPS[0]] = await settled_rss(hub.process.pid, args.settle)
+            await asyncio.to_thread(hub.stop)
+            log_live(f"Leaders Hub ({name}): restart")
+            await asyncio.to_thread(hub.start)
+            steps[LIVE_STEPS[1]] = await settled_rss(hub.process.pid, args.settle)
+            await leader.ping(room)
+            steps[LIVE_STEPS[2]] = await settled_rss(hub.process.pid, args.settle)
+            await asyncio.to_thread(hub.stop)
+            bots.append({"tree": name, "path": str(tree), "steps": steps})
+        return {"settle_seconds": args.settle, "bare": bare_steps, "bots": bots}
+
+    leader = Leader(homeserver, await asyncio.to_thread(homeserver.register, "leader", PASSWORD))
+    try:
+        await leader.login()
+        await leader.start_sync()
+        return await measure_live(leader)
+    finally:
+        await leader.close()  # its sync loop and HTTP sessions, in this event loop
+
+
+def log_live(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def stop_live(started: list) -> None:
+    """Stop everything ``live_run`` started, last first; one failure does not keep the rest running."""
+    for thing in reversed(started):
+        try:
+            thing.stop()
+        except Exception as exc:  # keep stopping the rest
+            log_live(f"stopping {type(thing).__name__}: {exc!r}")
+
+
+def live_report(result: dict) -> str:
+    bare = result["bare"]
+    lines = ["Resident memory (MB) of `leaders-hub run` and of the bare matrix-nio bot (bench/bare_bot.py), one "
+             f"Synapse on 127.0.0.1, one run; RSS read {result['settle_seconds']:g} s after each step", "",
+             f"{'process':34} {'step':40} {'RSS':>6} {'peak':>6} {'÷ bare':>7}", "-" * 97]
+    for step in BARE_STEPS:
+        lines.append(f"{'bare nio bot':34} {step:40} {bare[step]['rss']:6.1f} {bare[step]['peak']:6.1f} {1:7.2f}")
+    for bot_ in result["bots"]:
+        for j, step in enumerate(LIVE_STEPS):
+            figures = bot_["steps"][step]
+            versus = bare[BARE_STEPS[1] if "ping" in step else BARE_STEPS[0]]["rss"]
+            name = f"Leaders Hub ({bot_['tree']})" if j == 0 else ""
+            lines.append(f"{name:34} {step:40} {figures['rss']:6.1f} {figures['peak']:6.1f} "
+                         f"{figures['rss'] / versus:7.2f}")
+    if len(result["bots"]) > 1:
+        lines.append("")
+        ours = result["bots"][0]["steps"]
+        for other in result["bots"][1:]:
+            lines.append(f"this tree − {other['tree']}: " + ", ".join(
+                f"{step} {ours[step]['rss'] - other['steps'][step]['rss']:+.1f} MB" for step in LIVE_STEPS))
+    lines.append("÷ bare: the bot's RSS ÷ the bare bot's at the same step (idle ÷ idle, after a ping ÷ after a ping); "
+                 "peak = VmHWM.")
+    return "\n".join(lines)
+
+
+def live_main(args: argparse.Namespace) -> int:
+    import shutil
+    import signal
+    import traceback
+
+    def on_term(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)  # stop everything as on Ctrl-C
+    workdir = Path(tempfile.mkdtemp(prefix="lh-memory-"))
+    started: list = []
+    code = 0
+    try:
+        result = asyncio.run(live_run(args, workdir, started))
+        print(json.dumps(result, indent=1) if args.json else live_report(result))
+    except KeyboardInterrupt:
+        log_live("interrupted")
+        code = 130
+    except Exception as exc:
+        log_live(f"failed: {exc!r}")
+        traceback.print_exc()
+        for path in sorted(workdir.glob("*/*.log")):
+            log_live(f"--- tail of {path}:\n{path.read_text(errors='replace')[-2000:]}")
+        code = 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave servers behind
+        stop_live(started)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return code
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--live", action="store_true",
+                        help="a real `leaders-hub run` and the bare nio bot against a real Synapse")
+    parser.add_argument("--tree", action="append", default=[], metavar="NAME=DIR",
+                        help="with --live: also run the bot from the checkout DIR (e.g. the commit before a change)")
+    parser.add_argument("--settle", type=float, default=5.0,
+                        help="with --live: seconds between a step and reading the RSS (default 5)")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "CONFIG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.live:
+        sys.exit(live_main(args))
+    if args.tree:
+        parser.error("--tree needs --live")
     if args.child:
         mode, config = args.child
         if mode == "baseline":

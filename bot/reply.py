@@ -7,16 +7,26 @@ text of that HTML. User text goes into Markdown through ``md_escape``.
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nh3
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    import nh3
+    from markdown_it import MarkdownIt
 
-_md = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False}).enable(["table", "strikethrough"])
+
+@functools.cache
+def _markdown() -> "MarkdownIt":
+    """The one markdown-it of every reply, made at the first message rendered: an idle bot does not hold it."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False}).enable(
+        ["table", "strikethrough"])
+
 
 # The tags and attributes the Matrix client-server spec lists for org.matrix.custom.html.
 ALLOWED_TAGS = {
@@ -114,7 +124,7 @@ def md_user(text: Any) -> str:
             lines, marker = [marker + lines[0], *lines[1:]], ""
         paragraphs[-1].extend(lines)
 
-    for token in _md.parse(str(text).replace("\r\n", "\n").replace("\r", "\n")):
+    for token in _markdown().parse(str(text).replace("\r\n", "\n").replace("\r", "\n")):
         kind = token.type
         if kind in ("bullet_list_open", "ordered_list_open"):
             if not lists:
@@ -268,18 +278,23 @@ def _spec_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value if attribute in ALLOWED_ATTRIBUTES.get(tag, ()) else None
 
 
-_CLEANER = nh3.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel=None,
-                       attribute_filter=_spec_attribute)  # built once: nh3.clean builds its rules on every call
+@functools.cache
+def _cleaner() -> "nh3.Cleaner":
+    """Built once (nh3.clean builds its rules on every call), at the first message rendered."""
+    import nh3
+
+    return nh3.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel=None,
+                       attribute_filter=_spec_attribute)
 
 
 def sanitize_html(html: str) -> str:
     """Only the tags, attributes and URL schemes the Matrix spec allows for ``org.matrix.custom.html``."""
-    return _CLEANER.clean(html)
+    return _cleaner().clean(html)
 
 
 def render_markdown(markdown: str) -> tuple[str, str]:
     """``(plain, html)`` for a Markdown text."""
-    html = sanitize_html(_md.render(markdown)).strip()
+    html = sanitize_html(_markdown().render(markdown)).strip()
     # One paragraph needs no <p> wrapper: clients show it tighter.
     if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
         html = html[3:-4]

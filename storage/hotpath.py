@@ -31,7 +31,6 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from sqlalchemy import Connection, Table, bindparam, create_engine, event, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
@@ -115,8 +114,15 @@ _REACTIONS = select(INBOX.c.event_id, INBOX.c.sender, INBOX.c.body, INBOX.c.rela
 
 @functools.cache
 def _upserts(dialect: str) -> tuple[Any, Any, Any]:
-    """The dialect's ON CONFLICT statements (SQLite and PostgreSQL spell them alike)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    """The dialect's ON CONFLICT statements (SQLite and PostgreSQL spell them alike).
+
+    Only the dialect in use is imported: SQLAlchemy's PostgreSQL package (with every driver's module) costs
+    a bot on SQLite ~2 MB of memory for nothing, and SQLite's one on PostgreSQL likewise."""
+    insert: Callable[[Table], Any]
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
     event = insert(INBOX).on_conflict_do_nothing(index_elements=[INBOX.c.event_id])
     token = insert(STATE)
     token = token.on_conflict_do_update(index_elements=[STATE.c.key], set_={"value": token.excluded.value})

@@ -18,6 +18,7 @@ that serves them under a prefix (``https://example.org/hub/``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from aiohttp import web
 from bot.i18n import LANGUAGES, number
 
 if TYPE_CHECKING:
+    from jinja2 import Environment
+
     from bot.app import Hub
 
 HERE = Path(__file__).parent
@@ -98,22 +101,31 @@ class StaticFile:
 
 
 class Pages:
-    """The web face's shared parts for one application: templates and static files (read once)."""
+    """The web face's shared parts for one application: templates and static files (read once).
+
+    The Jinja2 environment is made at the first page rendered, not at the start: a bot whose pages nobody
+    reads (most of its life, and every standby) does not hold Jinja2 in its memory (bench/memory.py --live)."""
 
     def __init__(self, hub: "Hub"):
-        from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
-
-        features = {feature.feature: FileSystemLoader(str(feature.templates))
-                    for feature in hub.features if getattr(feature, "templates", None)}
-        self.env = Environment(loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)), PrefixLoader(features)]),
-                               autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-        self.env.filters["public"] = public_text
+        self._features = list(hub.features)
         self.static: dict[str, StaticFile] = {}
         for path in sorted(STATIC.iterdir()):
             if path.suffix in (".css",):
                 body = path.read_bytes()
                 self.static[path.name] = StaticFile(body, "text/css; charset=utf-8",
                                                     hashlib.sha256(body).hexdigest()[:12])
+
+    @functools.cached_property
+    def env(self) -> "Environment":
+        """The templates: the runtime's, and each feature's under ``<feature>/``; autoescaped."""
+        from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
+
+        features = {feature.feature: FileSystemLoader(str(feature.templates))
+                    for feature in self._features if getattr(feature, "templates", None)}
+        env = Environment(loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)), PrefixLoader(features)]),
+                          autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        env.filters["public"] = public_text
+        return env
 
 
 def base_path(public_url: str | None) -> str:

@@ -29,14 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from Crypto.Cipher import AES
 
 from bot.matrix.crypto.api import ApiError, MatrixApi
 from bot.matrix.crypto.cross_signing import SECRET_NAMES, USAGES, CrossSigningKeys, PublishedIdentity, key_object
 from bot.matrix.crypto.secret_storage import (DEFAULT_KEY_TYPE, RecoveryKeyError, SecretStorageError, StorageKey,
-                                     decode_recovery_key, key_matches)
+                                     decode_recovery_key, hkdf_sha256, key_matches)
 from bot.matrix.crypto.signing import SigningKey, b64decode, b64encode, fingerprint, sign_json
 
 log = logging.getLogger(__name__)
@@ -128,19 +126,38 @@ def _same_key(text: str, key: bytes) -> bool:
 
 # ----- the private keys, kept in the store, encrypted with the pickle key ----------------------------
 
+GCM_TAG = 16  # bytes, after the ciphertext (as the file has always been written)
+
+
+def aes_gcm_encrypt(key: bytes, nonce: bytes, plaintext: bytes, associated: bytes) -> bytes:
+    """AES-256-GCM: the ciphertext followed by its 16-byte tag."""
+    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce, mac_len=GCM_TAG)
+    cipher.update(associated)
+    ciphertext, tag = cipher.encrypt_and_digest(plaintext)
+    return ciphertext + tag
+
+
+def aes_gcm_decrypt(key: bytes, nonce: bytes, data: bytes, associated: bytes) -> bytes:
+    """The plaintext of ``aes_gcm_encrypt``'s output; ValueError when the tag does not match."""
+    if len(data) < GCM_TAG:
+        raise ValueError("too short for AES-GCM")
+    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce, mac_len=GCM_TAG)
+    cipher.update(associated)
+    return cipher.decrypt_and_verify(data[:-GCM_TAG], data[-GCM_TAG:])
+
+
 class LocalKeys:
     def __init__(self, path: Path, pickle_key: str):
         self.path = path
-        self._aead = AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                                 info=b"leaders-hub cross-signing keys").derive(pickle_key.encode("utf-8")))
+        self._key = hkdf_sha256(pickle_key.encode("utf-8"), 32, None, b"leaders-hub cross-signing keys")
 
     def load(self, user_id: str) -> CrossSigningKeys | None:
         try:
             data = json.loads(self.path.read_text())
             if data.get("user_id") != user_id:
                 return None
-            plain = json.loads(self._aead.decrypt(b64decode(data["nonce"]), b64decode(data["ciphertext"]),
-                                                  user_id.encode()))
+            plain = json.loads(aes_gcm_decrypt(self._key, b64decode(data["nonce"]), b64decode(data["ciphertext"]),
+                                               user_id.encode()))
             return CrossSigningKeys(*(SigningKey(b64decode(plain[u])) for u in USAGES))
         except FileNotFoundError:
             return None
@@ -153,7 +170,7 @@ class LocalKeys:
         nonce = secrets.token_bytes(12)
         plain = json.dumps({u: b64encode(keys.by_usage(u).seed) for u in USAGES}).encode()
         data = {"user_id": user_id, "nonce": b64encode(nonce),
-                "ciphertext": b64encode(self._aead.encrypt(nonce, plain, user_id.encode()))}
+                "ciphertext": b64encode(aes_gcm_encrypt(self._key, nonce, plain, user_id.encode()))}
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:

@@ -6,6 +6,8 @@ A secret-storage key is 32 random bytes. Its description lives in the account da
 in use. A secret is account data named after it (``m.cross_signing.master`` …) holding
 ``{"encrypted": {<key id>: {"iv", "ciphertext", "mac"}}}``: HKDF-SHA-256 of the key (zero salt, the
 secret's name as info) gives an AES-256-CTR key and an HMAC-SHA-256 key; the MAC covers the ciphertext.
+AES and HKDF come from PyCryptodome, which matrix-nio loads anyway (``tests/unit/test_crypto_vectors.py``
+checks them byte for byte against ``cryptography``).
 
 The recovery key that people write down encodes the key: the bytes 0x8B 0x01, the key, one parity byte
 (XOR of all before it), in base58 (Bitcoin's alphabet), spaced every four characters.
@@ -21,9 +23,9 @@ from hashlib import sha256
 from typing import Any
 
 import base58
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from Crypto.Cipher import AES
+from Crypto.Hash import SHA256
+from Crypto.Protocol.KDF import HKDF
 
 ALGORITHM = "m.secret_storage.v1.aes-hmac-sha2"
 DEFAULT_KEY_TYPE = "m.secret_storage.default_key"
@@ -77,8 +79,20 @@ def decode_recovery_key(text: str) -> bytes:
     return data[2:2 + KEY_SIZE]
 
 
+def hkdf_sha256(key: bytes, length: int, salt: bytes | None, info: bytes) -> bytes:
+    """HKDF-SHA-256 (RFC 5869); no salt is a salt of 32 zero bytes."""
+    derived = HKDF(key, length, salt if salt is not None else bytes(32), SHA256, context=info)
+    assert isinstance(derived, bytes)
+    return derived
+
+
+def aes_ctr(key: bytes, iv: bytes, data: bytes) -> bytes:
+    """AES-CTR with ``iv`` as the whole first 128-bit counter block (encryption and decryption alike)."""
+    return AES.new(key, AES.MODE_CTR, nonce=b"", initial_value=iv).encrypt(data)
+
+
 def _derive(key: bytes, name: str) -> tuple[bytes, bytes]:
-    derived = HKDF(algorithm=hashes.SHA256(), length=64, salt=bytes(32), info=name.encode("utf-8")).derive(key)
+    derived = hkdf_sha256(key, 64, bytes(32), name.encode("utf-8"))
     return derived[:32], derived[32:]
 
 
@@ -91,8 +105,7 @@ def _new_iv() -> bytes:
 def encrypt(key: bytes, name: str, plaintext: str, iv: bytes | None = None) -> dict[str, str]:
     iv = iv or _new_iv()
     aes_key, hmac_key = _derive(key, name)
-    encryptor = Cipher(algorithms.AES(aes_key), modes.CTR(iv)).encryptor()
-    ciphertext = encryptor.update(plaintext.encode("utf-8")) + encryptor.finalize()
+    ciphertext = aes_ctr(aes_key, iv, plaintext.encode("utf-8"))
     mac = hmac.new(hmac_key, ciphertext, sha256).digest()
     return {"iv": _b64(iv), "ciphertext": _b64(ciphertext), "mac": _b64(mac)}
 
@@ -105,8 +118,7 @@ def decrypt(key: bytes, name: str, payload: dict[str, Any]) -> str:
     aes_key, hmac_key = _derive(key, name)
     if not hmac.compare_digest(hmac.new(hmac_key, ciphertext, sha256).digest(), mac):
         raise SecretStorageError(f"{name}: the key does not open it")
-    decryptor = Cipher(algorithms.AES(aes_key), modes.CTR(iv)).decryptor()
-    return (decryptor.update(ciphertext) + decryptor.finalize()).decode("utf-8")
+    return aes_ctr(aes_key, iv, ciphertext).decode("utf-8")
 
 
 def key_check(key: bytes, iv: bytes | None = None) -> dict[str, str]:

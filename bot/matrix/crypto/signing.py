@@ -2,7 +2,8 @@
 
 A signature covers the object without its ``signatures`` and ``unsigned`` members, serialised as
 canonical JSON (keys sorted, no insignificant whitespace, UTF-8). Signatures live in
-``signatures[user_id]["ed25519:<key id>"]``. Ed25519 comes from ``cryptography`` (OpenSSL).
+``signatures[user_id]["ed25519:<key id>"]``. Ed25519 (RFC 8032) comes from PyCryptodome, which matrix-nio
+loads anyway (``tests/unit/test_crypto_vectors.py`` checks it byte for byte against ``cryptography``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from Crypto.PublicKey.ECC import EccKey
+from Crypto.Signature import eddsa
 
 
 def canonical_json(value: Any) -> bytes:
@@ -52,17 +52,16 @@ class SigningKey:
         return cls(secrets.token_bytes(32))
 
     @property
-    def _private(self) -> Ed25519PrivateKey:
-        return Ed25519PrivateKey.from_private_bytes(self.seed)
+    def _private(self) -> EccKey:
+        return eddsa.import_private_key(self.seed)
 
     @property
     def public(self) -> str:
         """The public key, unpadded base64: also the key's id (``ed25519:<public>``)."""
-        raw = self._private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return b64encode(raw)
+        return b64encode(self._private.public_key().export_key(format="raw"))
 
     def sign(self, message: bytes) -> str:
-        return b64encode(self._private.sign(message))
+        return b64encode(eddsa.new(self._private, "rfc8032").sign(message))
 
 
 def sign_json(obj: dict[str, Any], user_id: str, key_id: str, key: SigningKey) -> dict[str, Any]:
@@ -79,8 +78,9 @@ def verify_json(obj: dict[str, Any], user_id: str, key_id: str, public_key: str)
     if not isinstance(signature, str):
         return False
     try:
-        Ed25519PublicKey.from_public_bytes(b64decode(public_key)).verify(b64decode(signature), signable(obj))
-    except (InvalidSignature, ValueError, TypeError):
+        verifier = eddsa.new(eddsa.import_public_key(b64decode(public_key)), "rfc8032")
+        verifier.verify(signable(obj), b64decode(signature))
+    except (ValueError, TypeError):  # a wrong signature, or a key or signature that is not one
         return False
     return True
 
