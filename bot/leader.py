@@ -34,7 +34,7 @@ class LeaseLost(RuntimeError):
 class Standing(Protocol):
     """What the leadership needs of a platform."""
 
-    async def prepare_standby(self) -> None: ...
+    async def prepare_standby(self) -> None: ...  # runs while this instance is a standby; cancelled at the takeover
 
     async def run_active(self) -> None: ...
 

@@ -788,7 +788,8 @@ class MatrixTransport(RoomAdmin):
         """A standby's device: logged in, its keys uploaded and signed with the account's cross-signing
         identity (restored, never created: the active instance made it), so that leaders' clients share room
         keys with it too. It does not sync: the homeserver keeps its to-device messages (those keys) until
-        it does, as the active one."""
+        it does, as the active one. Then it keeps the device's one-time keys topped up until the takeover
+        cancels it."""
         await self.login_once()
         while not self.stopping.is_set():
             await self.set_up_encryption(create=False)
