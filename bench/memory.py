@@ -50,7 +50,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from procstat import GOAL_RSS_MB, rss_mb  # bench/, beside this file: standard library only
+from procstat import GOAL_RSS_MB, rss_mb, run_cleanly  # bench/, beside this file: standard library only
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -315,35 +315,14 @@ def live_report(result: dict) -> str:
 
 
 def live_main(args: argparse.Namespace) -> int:
-    import shutil
-    import signal
-    import traceback
-
-    def on_term(_signum, _frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)  # stop everything as on Ctrl-C
     workdir = Path(tempfile.mkdtemp(prefix="lh-memory-"))
     started: list = []
-    code = 0
-    try:
+
+    def work() -> None:
         result = asyncio.run(live_run(args, workdir, started))
         print(json.dumps(result, indent=1) if args.json else live_report(result))
-    except KeyboardInterrupt:
-        log_live("interrupted")
-        code = 130
-    except Exception as exc:
-        log_live(f"failed: {exc!r}")
-        traceback.print_exc()
-        for path in sorted(workdir.glob("*/*.log")):
-            log_live(f"--- tail of {path}:\n{path.read_text(errors='replace')[-2000:]}")
-        code = 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave servers behind
-        stop_live(started)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        shutil.rmtree(workdir, ignore_errors=True)
-    return code
+
+    return run_cleanly(work, workdir, lambda: stop_live(started), log_live)
 
 
 def main() -> None:

@@ -63,7 +63,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,7 +76,7 @@ import psutil  # noqa: E402
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomCreateResponse, RoomSendResponse  # noqa: E402
 
 from bot.synapse import Homeserver  # noqa: E402
-from procstat import GOAL_RSS_MB, rss_mb  # noqa: E402  (bench/, beside this file)
+from procstat import GOAL_RSS_MB, rss_mb, run_cleanly  # noqa: E402  (bench/, beside this file)
 from tests.harness import PASSWORD, BotProcess  # noqa: E402
 
 BARE_BOT = Path(__file__).resolve().parent / "bare_bot.py"
@@ -610,17 +609,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-
-    def on_term(_signum, _frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)  # stop everything as on Ctrl-C
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     workdir = Path(tempfile.mkdtemp(prefix="lh-bench-"))
     run = Run(args, workdir)
-    code = 0
     started = time.monotonic()
-    try:
+
+    def work() -> None:
         results = asyncio.run(run.main())
         print(f"Leaders Hub ping round trips: {args.leaders} leaders, {args.pings} sequential pings, "
               f"{args.concurrent_pings} pings per leader concurrently, {args.rounds} round(s), "
@@ -632,24 +625,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps({"args": vars(args), "results": [r.as_dict() for r in results]},
                                                   indent=1))
-    except KeyboardInterrupt:
-        log("interrupted")
-        code = 130
-    except Exception as exc:
-        log(f"failed: {exc!r}")
-        traceback.print_exc()
-        for path in sorted(workdir.glob("*/*.log")):
-            log(f"--- tail of {path}:\n{path.read_text(errors='replace')[-2000:]}")
-        code = 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave servers behind
-        run.stop_all()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        if args.keep:
-            log(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-        log(f"done in {time.monotonic() - started:.0f} s")
+
+    code = run_cleanly(work, workdir, run.stop_all, log, keep=args.keep)
+    log(f"done in {time.monotonic() - started:.0f} s")
     return code
 
 
