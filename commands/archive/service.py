@@ -157,8 +157,8 @@ class ArchiveIndex:
                 await asyncio.sleep(0)
         else:
             await asyncio.to_thread(_update, target, gone, [])  # many gone: a compaction, seconds
-        # A batch of solutions at a time, read then indexed in a worker thread: the first start with a
-        # large archive never holds all its records in memory at once.
+        # A batch of solutions at a time, read then indexed: the first start with a large archive never
+        # holds all its records in memory at once.
         for start in range(0, len(stale), BATCH):
             async with self.hub.sessions() as session:
                 rows = await ArchiveRepository(session).by_record_ids(stale[start:start + BATCH])

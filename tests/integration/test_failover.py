@@ -8,6 +8,7 @@ import asyncio
 import re
 import time
 
+import aiohttp
 import pytest
 
 from tests.harness import PASSWORD, BotProcess, Member, from_bot, reply_text
@@ -179,8 +180,6 @@ async def _wait_devices(member: Member, user_id: str, count: int, timeout: float
 async def _claim_one_time_key(member: Member, user_id: str, device_id: str) -> bool:
     """What a new client does before its first encrypted message to a device: claim one of its one-time keys.
     True when the homeserver had one left."""
-    import aiohttp
-
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{member.client.homeserver}/_matrix/client/v3/keys/claim",
                              headers={"Authorization": f"Bearer {member.client.access_token}"},
